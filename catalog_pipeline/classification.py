@@ -1,0 +1,486 @@
+"""Classification rules: pure functions from one OpenRouter model object to one `ai_models` row.
+
+Nothing here does I/O. The same rules serve all three schema eras of the API:
+legacy objects (only ``architecture.modality``), 2025 objects (input/output modality lists) and
+current objects (``supported_parameters``, ``canonical_slug``, per-unit prices).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+MODALITIES: tuple[str, ...] = ("text", "image", "video", "audio", "embedding", "multimodal")
+
+# Output values the rules below know by name. Anything else (e.g. "transcription" today) falls
+# through to the input-based rules and is reported as unknown so the rules can be extended.
+KNOWN_OUTPUTS = frozenset({"text", "image", "video", "audio", "speech", "embeddings", "embedding", "rerank"})
+
+# Columns a sync writes, in the order rows are staged. `is_curated` is deliberately absent.
+SYNCED_COLUMNS: tuple[str, ...] = (
+    "openrouter_id",
+    "canonical_slug",
+    "name",
+    "description",
+    "provider",
+    "provider_slug",
+    "modality",
+    "input_modalities",
+    "output_modalities",
+    "context_length",
+    "max_completion_tokens",
+    "input_cost_per_million",
+    "output_cost_per_million",
+    "pricing_kind",
+    "pricing",
+    "capabilities",
+    "supported_parameters",
+    "hugging_face_id",
+    "tokenizer",
+    "instruct_type",
+    "openrouter_created_at",
+    "expiration_date",
+)
+
+PROVIDER_NAMES: dict[str, str] = {
+    "openai": "OpenAI",
+    "anthropic": "Anthropic",
+    "google": "Google",
+    "x-ai": "xAI",
+    "meta-llama": "Meta",
+    "mistralai": "Mistral AI",
+    "mistral": "Mistral AI",
+    "deepseek": "DeepSeek",
+    "perplexity": "Perplexity",
+    "cohere": "Cohere",
+    "qwen": "Qwen",
+    "01-ai": "01.AI",
+    "ai21": "AI21",
+    "alibaba": "Alibaba",
+    "allenai": "AllenAI",
+    "amazon": "Amazon",
+    "arcee-ai": "Arcee AI",
+    "baai": "BAAI",
+    "baidu": "Baidu",
+    "black-forest-labs": "Black Forest Labs",
+    "bytedance": "ByteDance",
+    "bytedance-seed": "ByteDance Seed",
+    "ibm-granite": "IBM",
+    "inflection": "Inflection",
+    "liquid": "Liquid",
+    "microsoft": "Microsoft",
+    "minimax": "MiniMax",
+    "moonshotai": "Moonshot AI",
+    "nousresearch": "Nous Research",
+    "nvidia": "NVIDIA",
+    "openrouter": "OpenRouter",
+    "tencent": "Tencent",
+    "xiaomi": "Xiaomi",
+    "z-ai": "Z.ai",
+}
+
+# Prices are per token (or per unit); more than this per token is not a price, it is garbage that
+# would also overflow nothing useful downstream. Values beyond it are treated as unparseable.
+_MAX_ABS_EXPONENT = 12
+_INT4_MAX = 2**31 - 1
+# A btree index entry must fit in about 2.7 kB; an id near that cannot be stored under UNIQUE.
+MAX_ID_LENGTH = 512
+_MILLION_EXP = 6
+_ONE = Decimal(1)
+# Pricing keys that are not prices (OpenRouter has sent a "discount" factor).
+_NON_PRICE_KEYS = frozenset({"discount", "units"})
+
+
+class ModelRejected(ValueError):
+    """A model object that cannot become a row; the sync sets it aside with this reason."""
+
+
+@dataclass
+class ClassifiedCatalog:
+    """The outcome of classifying a whole catalog."""
+
+    rows: list[dict[str, Any]]
+    set_aside: list[dict[str, str]]
+    modality_counts: dict[str, int]
+    unknown_outputs: dict[str, int] = field(default_factory=dict)
+    duplicate_ids: list[str] = field(default_factory=list)
+    field_problems: list[dict[str, str]] = field(default_factory=list)
+    price_problem_count: int = 0
+
+
+# --- small parsers -------------------------------------------------------------------------------
+
+
+def clean_text(value: Any) -> str | None:
+    """A string Postgres can store (no NUL, valid UTF-8), or None for anything that is not a string."""
+    if not isinstance(value, str):
+        return None
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from "\ud800"-style JSON escapes
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def clean_json(value: Any) -> Any:
+    """A JSON value jsonb accepts: no NUL in strings, no NaN or infinities."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    if value is None or isinstance(value, bool | int):
+        return value
+    return clean_text(str(value))
+
+
+def parse_price(value: Any) -> Decimal | None:
+    """A price string (USD per token) as an exact Decimal, or None when it is missing or unparseable."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        price = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        price = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            price = Decimal(value.strip())
+        except (InvalidOperation, ValueError):
+            return None
+    else:
+        return None
+    if not price.is_finite() or (price and abs(price.adjusted()) > _MAX_ABS_EXPONENT):
+        return None
+    return price
+
+
+def per_million(price: Decimal) -> Decimal:
+    """Exact price per million tokens: a shift of the decimal exponent, no rounding."""
+    shifted = price.scaleb(_MILLION_EXP)
+    # "1E+1" is exact but unreadable in a DataFrame; at most 18 integer digits, so no rounding here.
+    return shifted.quantize(_ONE) if shifted.as_tuple().exponent > 0 else shifted
+
+
+def parse_positive_int(value: Any) -> tuple[int | None, bool]:
+    """(value, ok): a positive int that fits Postgres `integer`; ok is False when the input was garbage."""
+    if value is None:
+        return None, True
+    if isinstance(value, bool):
+        return None, False
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int):
+        return None, False
+    if value <= 0:
+        return None, True
+    if value > _INT4_MAX:
+        return None, False
+    return value, True
+
+
+def parse_unix_seconds(value: Any) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def parse_date(value: Any) -> date | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+# --- the rules -----------------------------------------------------------------------------------
+
+
+def provider_slug(model_id: Any) -> str:
+    """The id's part before '/'; raises ModelRejected for ids that cannot name a provider."""
+    if not isinstance(model_id, str) or not model_id.strip():
+        raise ModelRejected("missing or non-string id")
+    if len(model_id) > MAX_ID_LENGTH:
+        raise ModelRejected(f"id longer than {MAX_ID_LENGTH} characters ({len(model_id)})")
+    if "\x00" in model_id or clean_text(model_id) != model_id:
+        raise ModelRejected("id contains characters Postgres cannot store")
+    slug, sep, rest = model_id.partition("/")
+    if not sep or not slug.strip() or not rest.strip():
+        raise ModelRejected("id has no provider part (expected 'provider/model')")
+    return slug
+
+
+def provider_display_name(slug: str, model: dict[str, Any]) -> str:
+    known = PROVIDER_NAMES.get(slug.lstrip("~").lower())
+    if known:
+        return known
+    provider_name = clean_text(model.get("provider_name"))
+    if provider_name and provider_name.strip():
+        return provider_name.strip()
+    name = clean_text(model.get("name"))
+    if name and ": " in name:
+        prefix = name.split(": ", 1)[0].strip()
+        if prefix:
+            return prefix
+    return slug
+
+
+def name_from_id(model_id: str) -> str:
+    tail = model_id.split("/", 1)[-1].replace(":", " ").replace("-", " ").replace("_", " ")
+    words = [w.capitalize() for w in tail.split()]
+    return " ".join("GPT" if w == "Gpt" else w for w in words) or model_id
+
+
+def display_name(model_id: str, model: dict[str, Any]) -> str:
+    name = clean_text(model.get("name"))
+    if name and name.strip() and len(name.strip()) < 50:
+        return name.strip()
+    return name_from_id(model_id)
+
+
+def _modality_list(value: Any) -> frozenset[str] | None:
+    if not isinstance(value, list):
+        return None
+    return frozenset(v.strip().lower() for v in value if isinstance(v, str) and v.strip())
+
+
+def modality_sets(architecture: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """(inputs, outputs), from the explicit lists when present, else from "text+image->text"."""
+    if not isinstance(architecture, dict):
+        return frozenset(), frozenset()
+    inputs = _modality_list(architecture.get("input_modalities"))
+    outputs = _modality_list(architecture.get("output_modalities"))
+    if inputs is None or outputs is None:
+        legacy = architecture.get("modality")
+        parsed_in: frozenset[str] = frozenset()
+        parsed_out: frozenset[str] = frozenset()
+        if isinstance(legacy, str) and "->" in legacy:
+            left, right = legacy.split("->", 1)
+            parsed_in = frozenset(p.strip().lower() for p in left.split("+") if p.strip())
+            parsed_out = frozenset(p.strip().lower() for p in right.split("+") if p.strip())
+        inputs = parsed_in if inputs is None else inputs
+        outputs = parsed_out if outputs is None else outputs
+    return inputs, outputs
+
+
+def classify_modality(model_id: str, inputs: frozenset[str], outputs: frozenset[str]) -> str:
+    """One of MODALITIES, by the output-first rules in the order the catalog contract gives."""
+    if "image" in outputs:
+        return "image"
+    if "video" in outputs:
+        return "video"
+    if "audio" in outputs or "speech" in outputs:
+        return "audio"
+    if "embeddings" in outputs or "embedding" in outputs or "rerank" in outputs or "embedding" in model_id:
+        return "embedding"
+    if "image" in inputs or "audio" in inputs or "video" in inputs:
+        return "multimodal"
+    return "text"
+
+
+_REASONING_ID_MARKERS = (":thinking", "-r1", "/o1", "/o3", "/o4", "reasoner", "qwq")
+
+
+def capabilities(model_id: str, model: dict[str, Any], inputs: frozenset[str]) -> dict[str, bool | None]:
+    """Structured API fields first; id heuristics only where a legacy object lacks the field.
+
+    None means "unknown": legacy objects carry no `supported_parameters`, and guessing tool support
+    from a name would be worse than saying nothing.
+    """
+    params_raw = model.get("supported_parameters")
+    params = {p for p in params_raw if isinstance(p, str)} if isinstance(params_raw, list) else None
+    pricing = model.get("pricing") if isinstance(model.get("pricing"), dict) else {}
+    web_price = parse_price(pricing.get("web_search"))
+    lowered = model_id.lower()
+
+    if params is not None:
+        reasoning: bool | None = "reasoning" in params or "include_reasoning" in params
+    elif isinstance(model.get("supports_reasoning"), bool):
+        reasoning = model["supports_reasoning"]
+    else:
+        reasoning = any(marker in lowered for marker in _REASONING_ID_MARKERS)
+
+    return {
+        "vision": "image" in inputs,
+        "web_search": bool(web_price is not None and web_price > 0)
+        or (params is not None and "web_search_options" in params)
+        or "search" in lowered
+        or lowered.endswith(":online"),
+        "tool_calling": None if params is None else "tools" in params,
+        "reasoning": reasoning,
+        "structured_outputs": None if params is None else "structured_outputs" in params,
+    }
+
+
+def _unit_prices(units: Any) -> list[Any]:
+    """Every `price` inside pricing.units, tiers included."""
+    found: list[Any] = []
+    if isinstance(units, list):
+        for unit in units:
+            if isinstance(unit, dict):
+                if "price" in unit:
+                    found.append(unit["price"])
+                found.extend(_unit_prices(unit.get("tiers")))
+    return found
+
+
+@dataclass(frozen=True)
+class Prices:
+    input_per_million: Decimal | None
+    output_per_million: Decimal | None
+    kind: str | None
+    problems: tuple[str, ...]
+
+
+def classify_prices(pricing: Any) -> Prices:
+    """Token prices per million (exact), and whether the model is paid, free or variable-priced."""
+    if not isinstance(pricing, dict):
+        return Prices(None, None, None, ("pricing missing",))
+    problems: list[str] = []
+    raw_prices = [v for k, v in pricing.items() if k not in _NON_PRICE_KEYS]
+    raw_prices.extend(_unit_prices(pricing.get("units")))
+    parsed = [parse_price(v) for v in raw_prices]
+
+    prompt = parse_price(pricing.get("prompt"))
+    completion = parse_price(pricing.get("completion"))
+    for key, value in (("prompt", prompt), ("completion", completion)):
+        if value is None:
+            problems.append(f"{key} price missing or unparseable: {str(pricing.get(key))[:40]!r}")
+
+    if any(p is not None and p < 0 for p in parsed):
+        return Prices(None, None, "variable", tuple(problems))
+    if any(p is not None and p > 0 for p in parsed):
+        kind: str | None = "paid"
+    elif parsed and all(p is not None for p in parsed):
+        kind = "free"
+    else:
+        kind = None
+    return Prices(
+        per_million(prompt) if prompt is not None else None,
+        per_million(completion) if completion is not None else None,
+        kind,
+        tuple(problems),
+    )
+
+
+def classify_model(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(row, notes) for one model object; raises ModelRejected when it cannot be stored.
+
+    notes: `unknown_outputs` (output values no rule knows) and `problems` (fields stored as NULL).
+    """
+    if not isinstance(model, dict):
+        raise ModelRejected(f"model is a {type(model).__name__}, not an object")
+    model_id = model.get("id")
+    slug = provider_slug(model_id)
+    architecture = model.get("architecture")
+    arch = architecture if isinstance(architecture, dict) else {}
+    inputs, outputs = modality_sets(architecture)
+    prices = classify_prices(model.get("pricing"))
+    problems = list(prices.problems)
+
+    context_length, ok = parse_positive_int(model.get("context_length"))
+    if not ok:
+        problems.append(f"context_length unparseable: {str(model.get('context_length'))[:40]!r}")
+    top_provider = model.get("top_provider") if isinstance(model.get("top_provider"), dict) else {}
+    max_completion, ok = parse_positive_int(top_provider.get("max_completion_tokens"))
+    if not ok:
+        problems.append("top_provider.max_completion_tokens unparseable")
+    instruct_type = clean_text(arch.get("instruct_type"))
+    params = model.get("supported_parameters")
+    hf_id = clean_text(model.get("hugging_face_id"))
+
+    row = {
+        "openrouter_id": model_id,
+        "canonical_slug": clean_text(model.get("canonical_slug")) or None,
+        "name": display_name(model_id, model),
+        "description": clean_text(model.get("description")),
+        "provider": provider_display_name(slug, model),
+        "provider_slug": slug,
+        "modality": classify_modality(model_id.lower(), inputs, outputs),
+        "input_modalities": sorted(inputs),
+        "output_modalities": sorted(outputs),
+        "context_length": context_length,
+        "max_completion_tokens": max_completion,
+        "input_cost_per_million": prices.input_per_million,
+        "output_cost_per_million": prices.output_per_million,
+        "pricing_kind": prices.kind,
+        "pricing": clean_json(model.get("pricing")) if isinstance(model.get("pricing"), dict) else None,
+        "capabilities": capabilities(model_id, model, inputs),
+        "supported_parameters": (
+            [clean_text(p) for p in params if isinstance(p, str)] if isinstance(params, list) else None
+        ),
+        "hugging_face_id": hf_id or None,
+        "tokenizer": clean_text(arch.get("tokenizer")),
+        "instruct_type": None if instruct_type in (None, "", "none") else instruct_type,
+        "openrouter_created_at": parse_unix_seconds(model.get("created")),
+        "expiration_date": parse_date(model.get("expiration_date")),
+    }
+    notes = {
+        "unknown_outputs": sorted(outputs - KNOWN_OUTPUTS),
+        "problems": problems,
+        "price_problems": len(prices.problems),
+    }
+    return row, notes
+
+
+def classify_catalog(models: list[Any]) -> ClassifiedCatalog:
+    """Classify every model; bad ones are set aside with a reason, duplicates keep the first."""
+    rows: list[dict[str, Any]] = []
+    set_aside: list[dict[str, str]] = []
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    unknown: Counter[str] = Counter()
+    field_problems: list[dict[str, str]] = []
+    price_problems = 0
+    for position, model in enumerate(models):
+        try:
+            row, notes = classify_model(model)
+        except ModelRejected as rejected:
+            set_aside.append({"position": str(position), "id": _describe_id(model), "reason": str(rejected)})
+            continue
+        except Exception as unexpected:  # noqa: BLE001 - one odd model must not sink the catalog
+            set_aside.append(
+                {"position": str(position), "id": _describe_id(model), "reason": f"unexpected: {unexpected!r}"}
+            )
+            continue
+        if row["openrouter_id"] in seen:
+            duplicates.append(row["openrouter_id"])
+            continue
+        seen.add(row["openrouter_id"])
+        rows.append(row)
+        unknown.update(notes["unknown_outputs"])
+        price_problems += notes["price_problems"]
+        for problem in notes["problems"]:
+            field_problems.append({"id": row["openrouter_id"], "problem": problem})
+    counts = Counter(row["modality"] for row in rows)
+    return ClassifiedCatalog(
+        rows=rows,
+        set_aside=set_aside,
+        modality_counts={m: counts.get(m, 0) for m in MODALITIES},
+        unknown_outputs=dict(unknown),
+        duplicate_ids=duplicates,
+        field_problems=field_problems,
+        price_problem_count=price_problems,
+    )
+
+
+def _describe_id(model: Any) -> str:
+    raw = model.get("id") if isinstance(model, dict) else None
+    text = clean_text(raw) if isinstance(raw, str) else repr(raw)
+    return (text or "")[:120]
