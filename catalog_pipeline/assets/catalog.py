@@ -151,7 +151,7 @@ def raw_openrouter_models(
         archive = Path(config.replay_archive)
     else:
         catalog = openrouter.fetch_catalog()
-        archive = archive_catalog(catalog, context.run_id)
+        archive = archive_catalog(catalog, context.run.run_id)
         context.log.info(
             f"fetched {len(catalog.models)} models from {len(catalog.sources)} listing(s); archived to {archive}"
         )
@@ -269,13 +269,13 @@ def ai_models_table(
             outcome = write_catalog(
                 conn,
                 _frame_rows(classified_models),
-                run_id=context.run_id,
+                run_id=context.run.run_id,
                 run_record=run_record,
                 on_progress=context.log.info,
             )
     except (CatalogDatabaseError, CuratedFlagsChanged, Exception) as exc:
         message = scrub(str(exc), catalog_db.conninfo() if catalog_db.url else "")
-        _record_failure(catalog_db, context.run_id, run_record, message, context)
+        _record_failure(catalog_db, context.run.run_id, run_record, message, context)
         if isinstance(exc, CatalogDatabaseError | CuratedFlagsChanged):
             raise
         raise CatalogDatabaseError(

@@ -1,0 +1,199 @@
+"""Shared test fixtures: a real Postgres, a real local HTTP server posing as OpenRouter, sync helpers.
+
+Postgres: TEST_DATABASE_URL when set (CI points it at 127.0.0.1:5432/test), else an embedded server
+started for the test session. Real-data tests read CATALOG_FIXTURES_DIR (default
+../shared/fixtures/openrouter); they skip when it is absent, unless CATALOG_REQUIRE_REAL_FIXTURES=1
+(as in .ci/run), which turns that skip into a failure.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from dagster import Definitions, ExecuteInProcessResult
+
+from catalog_pipeline.assets import catalog_assets, catalog_checks
+from catalog_pipeline.catalog_db import CatalogDatabase
+from catalog_pipeline.definitions import daily_sync_schedule, sync_openrouter_models
+from catalog_pipeline.openrouter import OpenRouterClient
+
+TESTS_DIR = Path(__file__).parent
+DATA_DIR = TESTS_DIR / "data"
+DEFAULT_FIXTURES_DIR = TESTS_DIR.parent.parent / "shared" / "fixtures" / "openrouter"
+
+REAL_FIXTURES = {
+    "2024-11-10": "2024-11-10_simonw_llm-openrouter.json",
+    "2025-04-23": "2025-04-23_simonw_llm-openrouter.json",
+    "2026-02-27": "2026-02-27_skissue_gptel-openrouter-models.json",
+    "2026-06-24": "2026-06-24_kn0ws_openrouter-models_full-catalog.json",
+}
+
+
+def fixtures_dir() -> Path:
+    return Path(os.environ.get("CATALOG_FIXTURES_DIR") or DEFAULT_FIXTURES_DIR)
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def real_catalog() -> Callable[[str], dict[str, Any]]:
+    """A loader of the real OpenRouter responses (a fresh deep copy each call, safe to mutate)."""
+    folder = fixtures_dir()
+    if not folder.is_dir():
+        reason = f"real OpenRouter fixtures not found at {folder} (set CATALOG_FIXTURES_DIR)"
+        if os.environ.get("CATALOG_REQUIRE_REAL_FIXTURES") == "1":
+            pytest.fail(f"CATALOG_REQUIRE_REAL_FIXTURES=1 but {reason}")
+        pytest.skip(reason)
+    cache: dict[str, dict[str, Any]] = {}
+
+    def load(date: str) -> dict[str, Any]:
+        if date not in cache:
+            cache[date] = load_json(folder / REAL_FIXTURES[date])
+        return copy.deepcopy(cache[date])
+
+    return load
+
+
+@pytest.fixture
+def handwritten_catalog() -> dict[str, Any]:
+    return load_json(DATA_DIR / "handwritten_catalog.json")
+
+
+@pytest.fixture
+def handwritten_embeddings() -> dict[str, Any]:
+    return load_json(DATA_DIR / "handwritten_embeddings.json")
+
+
+# --- Postgres ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    from catalog_pipeline.catalog_db import embedded_server_uri
+
+    return embedded_server_uri(tmp_path_factory.mktemp("embedded-pg") / "pgdata")
+
+
+def reset_schema(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture
+def catalog_db(pg_url: str) -> CatalogDatabase:
+    """A CatalogDatabase on an empty schema (the tests own the test database)."""
+    reset_schema(pg_url)
+    return CatalogDatabase(url=pg_url)
+
+
+@pytest.fixture
+def pg(catalog_db: CatalogDatabase) -> Iterator[psycopg.Connection]:
+    """An autocommit connection for assertions."""
+    with psycopg.connect(catalog_db.url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Raw archives and embedded data go to a temporary folder, never into the checkout."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("CATALOG_STATE_DIR", str(state))
+    return state
+
+
+# --- a local OpenRouter --------------------------------------------------------------------------
+
+
+class FakeOpenRouter:
+    """Serves catalogs from a real local HTTP server (pytest-httpserver) at the API's paths."""
+
+    def __init__(self, httpserver) -> None:
+        self.server = httpserver
+        self.base_url = httpserver.url_for("/api/v1")
+
+    def serve(self, catalog: dict[str, Any], embeddings: dict[str, Any] | None = None) -> str:
+        self.server.clear()
+        self.server.expect_request("/api/v1/models", query_string="output_modalities=all").respond_with_json(catalog)
+        self.server.expect_request("/api/v1/embeddings/models").respond_with_json(
+            embeddings if embeddings is not None else {"data": []}
+        )
+        return self.base_url
+
+
+@pytest.fixture
+def openrouter(httpserver) -> FakeOpenRouter:
+    return FakeOpenRouter(httpserver)
+
+
+def embeddings_listing(catalog: dict[str, Any]) -> dict[str, Any]:
+    """What GET /embeddings/models answers for a catalog: its embedding-output models."""
+    return {
+        "data": [
+            copy.deepcopy(m)
+            for m in catalog["data"]
+            if "embeddings" in ((m.get("architecture") or {}).get("output_modalities") or [])
+        ]
+    }
+
+
+# --- running the real job ------------------------------------------------------------------------
+
+
+def run_sync(
+    catalog_db: CatalogDatabase,
+    base_url: str,
+    *,
+    run_config: dict[str, Any] | None = None,
+    client: OpenRouterClient | None = None,
+) -> ExecuteInProcessResult:
+    """Execute the real sync_openrouter_models job against the given database and API."""
+    defs = Definitions(
+        assets=catalog_assets,
+        asset_checks=catalog_checks,
+        jobs=[sync_openrouter_models],
+        schedules=[daily_sync_schedule],
+        resources={
+            "openrouter": client or OpenRouterClient(base_url=base_url, backoff_seconds=0.01, max_retries=2),
+            "catalog_db": catalog_db,
+        },
+    )
+    return defs.resolve_job_def("sync_openrouter_models").execute_in_process(
+        run_config=run_config or {}, raise_on_error=False
+    )
+
+
+def table_snapshot(conn: psycopg.Connection) -> list[tuple]:
+    """Every column of every ai_models row, in id order, for before/after comparisons."""
+    exists = conn.execute("SELECT to_regclass('public.ai_models')").fetchone()[0]
+    if exists is None:
+        return []
+    return conn.execute("SELECT * FROM ai_models ORDER BY openrouter_id").fetchall()
+
+
+def active_by_modality(conn: psycopg.Connection) -> dict[str, int]:
+    return dict(conn.execute("SELECT modality, count(*) FROM ai_models WHERE is_active GROUP BY 1").fetchall())
+
+
+def materialization_metadata(result: ExecuteInProcessResult, asset: str) -> dict[str, Any]:
+    events = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset]
+    assert events, f"no materialization of {asset}"
+    return {k: getattr(v, "value", v) for k, v in events[-1].materialization.metadata.items()}
+
+
+def check_results(result: ExecuteInProcessResult) -> dict[str, Any]:
+    """Asset check evaluations of a run, by check name."""
+    return {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data for e in result.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION"}

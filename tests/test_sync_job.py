@@ -1,0 +1,165 @@
+"""The sync job end to end on the hand-written catalog: real HTTP server, real Postgres."""
+
+import copy
+from decimal import Decimal
+
+from conftest import (
+    active_by_modality,
+    check_results,
+    materialization_metadata,
+    run_sync,
+    table_snapshot,
+)
+
+HANDWRITTEN_COUNTS = {"text": 10, "image": 2, "video": 1, "audio": 2, "embedding": 4, "multimodal": 5}
+
+
+def _sync(catalog_db, openrouter, catalog, embeddings=None, **kwargs):
+    base = openrouter.serve(catalog, embeddings)
+    result = run_sync(catalog_db, base, **kwargs)
+    return result
+
+
+def test_full_sync_writes_every_model_classified(catalog_db, pg, openrouter, handwritten_catalog, handwritten_embeddings):
+    result = _sync(catalog_db, openrouter, handwritten_catalog, handwritten_embeddings)
+    assert result.success
+
+    # 23 in the main listing + 1 embedding-only model; the embedding listed twice is stored once.
+    assert pg.execute("SELECT count(*) FROM ai_models").fetchone()[0] == 24
+    assert active_by_modality(pg) == HANDWRITTEN_COUNTS
+
+    raw = materialization_metadata(result, "raw_openrouter_models")
+    assert raw["fetched_count"] == 24
+    assert raw["duplicate_ids_dropped"] == 1
+    assert raw["source_url"].endswith("/api/v1/models?output_modalities=all")
+
+    classified = materialization_metadata(result, "classified_models")
+    assert classified["modality_counts"] == HANDWRITTEN_COUNTS
+    assert classified["unknown_output_modalities"] == {"transcription": 1}
+    assert classified["set_aside_count"] == 0
+
+    table = materialization_metadata(result, "ai_models_table")
+    assert table["dagster/row_count"] == 24
+    assert table["dagster/table_name"] == "ai_models"
+    assert (table["inserted"], table["updated"], table["unchanged"], table["deactivated"]) == (24, 0, 0, 0)
+    assert table["active/embedding"] == 4
+
+    checks = check_results(result)
+    assert checks["modality_counts"].passed
+    assert checks["curated_rows_survive"].passed
+    assert checks["catalog_not_truncated"].passed
+
+
+def test_stored_values_are_exact(catalog_db, pg, openrouter, handwritten_catalog):
+    assert _sync(catalog_db, openrouter, handwritten_catalog).success
+    row = pg.execute(
+        """SELECT name, provider, provider_slug, modality, input_cost_per_million, output_cost_per_million,
+                  pricing_kind, capabilities, supported_parameters, context_length, max_completion_tokens,
+                  canonical_slug, hugging_face_id, openrouter_created_at, pricing
+             FROM ai_models WHERE openrouter_id = 'openai/gpt-4o'"""
+    ).fetchone()
+    assert row[:7] == ("OpenAI: GPT-4o", "OpenAI", "openai", "multimodal", Decimal("2.5"), Decimal("10"), "paid")
+    assert row[7] == {
+        "vision": True,
+        "web_search": True,
+        "tool_calling": True,
+        "reasoning": False,
+        "structured_outputs": True,
+    }
+    assert "structured_outputs" in row[8]
+    assert (row[9], row[10], row[11], row[12]) == (128000, 16384, "openai/gpt-4o-20260101", None)
+    assert row[13].isoformat() == "2026-01-01T00:00:00+00:00"
+    assert row[14] == {"prompt": "0.0000025", "completion": "0.00001"}
+
+    noise = pg.execute(
+        "SELECT input_cost_per_million FROM ai_models WHERE openrouter_id = 'qwen/qwen3-235b-a22b-thinking'"
+    ).fetchone()[0]
+    assert noise == Decimal("0.0100000002")
+
+    router = pg.execute(
+        "SELECT pricing_kind, input_cost_per_million, output_cost_per_million, pricing->>'image' "
+        "FROM ai_models WHERE openrouter_id = 'openrouter/auto'"
+    ).fetchone()
+    assert router == ("variable", None, None, "-1")
+
+    flux = pg.execute(
+        "SELECT pricing_kind, input_cost_per_million, pricing->'units'->0->>'price' "
+        "FROM ai_models WHERE openrouter_id = 'black-forest-labs/flux-pro'"
+    ).fetchone()
+    assert flux == ("paid", Decimal("0"), "0.04")
+
+    legacy = pg.execute(
+        "SELECT context_length, instruct_type, provider, capabilities->'tool_calling' "
+        "FROM ai_models WHERE openrouter_id = 'legacy/text-model'"
+    ).fetchone()
+    assert legacy == (None, None, "Legacy", None)
+
+
+def test_resync_of_identical_data_updates_nothing(catalog_db, pg, openrouter, handwritten_catalog):
+    assert _sync(catalog_db, openrouter, handwritten_catalog).success
+    before = table_snapshot(pg)
+    # A row version's xmin changes with any UPDATE, even one that writes identical values.
+    versions_before = pg.execute("SELECT openrouter_id, xmin::text FROM ai_models ORDER BY 1").fetchall()
+
+    result = _sync(catalog_db, openrouter, handwritten_catalog)
+    assert result.success
+    meta = materialization_metadata(result, "ai_models_table")
+    assert (meta["inserted"], meta["updated"], meta["unchanged"]) == (0, 0, 23)
+    assert pg.execute("SELECT openrouter_id, xmin::text FROM ai_models ORDER BY 1").fetchall() == versions_before
+    assert table_snapshot(pg) == before
+    runs = pg.execute("SELECT outcome, inserted, updated, unchanged FROM ai_model_sync_runs ORDER BY id").fetchall()
+    assert runs == [("success", 23, 0, 0), ("success", 0, 0, 23)]
+
+
+def test_curated_flags_survive_reprice_removal_and_return(catalog_db, pg, openrouter, handwritten_catalog):
+    assert _sync(catalog_db, openrouter, handwritten_catalog).success
+    curated = {"openai/gpt-4o", "anthropic/claude-3.5-sonnet", "x-ai/grok-4:online"}
+    pg.execute("UPDATE ai_models SET is_curated = true WHERE openrouter_id = ANY(%s)", (list(curated),))
+
+    changed = copy.deepcopy(handwritten_catalog)
+    changed["data"] = [m for m in changed["data"] if m["id"] != "anthropic/claude-3.5-sonnet"]
+    for model in changed["data"]:
+        if model["id"] == "openai/gpt-4o":
+            model["pricing"]["prompt"] = "0.000002"
+    result = _sync(catalog_db, openrouter, changed)
+    assert result.success
+    meta = materialization_metadata(result, "ai_models_table")
+    assert (meta["deactivated"], meta["repriced"]) == (1, 1)
+    assert "anthropic/claude-3.5-sonnet" in meta["change_report"]
+    assert "$2.5 → $2" in meta["change_report"]
+    state = dict(pg.execute("SELECT openrouter_id, is_active FROM ai_models WHERE is_curated").fetchall())
+    assert state == {"openai/gpt-4o": True, "anthropic/claude-3.5-sonnet": False, "x-ai/grok-4:online": True}
+    assert pg.execute(
+        "SELECT removed_at IS NOT NULL FROM ai_models WHERE openrouter_id = 'anthropic/claude-3.5-sonnet'"
+    ).fetchone()[0]
+    assert pg.execute("SELECT count(*) FROM ai_models_curated").fetchone()[0] == 2
+
+    result = _sync(catalog_db, openrouter, handwritten_catalog)
+    assert result.success
+    meta = materialization_metadata(result, "ai_models_table")
+    assert meta["reactivated"] == 1
+    rows = pg.execute(
+        "SELECT openrouter_id, is_active, removed_at FROM ai_models WHERE is_curated ORDER BY 1"
+    ).fetchall()
+    assert rows == [(i, True, None) for i in sorted(curated)]
+    assert pg.execute("SELECT input_cost_per_million FROM ai_models WHERE openrouter_id='openai/gpt-4o'").fetchone()[
+        0
+    ] == Decimal("2.5")
+    assert check_results(result)["curated_rows_survive"].passed
+
+
+def test_malformed_models_are_set_aside_and_the_rest_syncs(catalog_db, pg, openrouter, handwritten_catalog):
+    bad = copy.deepcopy(handwritten_catalog)
+    bad["data"] += [
+        {"name": "no id at all"},
+        {"id": "no-provider-part", "name": "x"},
+        {"id": 42, "name": "numeric id"},
+        "not even an object",
+    ]
+    result = _sync(catalog_db, openrouter, bad)
+    assert result.success
+    classified = materialization_metadata(result, "classified_models")
+    assert classified["set_aside_count"] == 4
+    assert "no provider part" in classified["set_aside"]
+    assert pg.execute("SELECT count(*) FROM ai_models").fetchone()[0] == 23
+    assert check_results(result)["modality_counts"].passed
