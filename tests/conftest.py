@@ -195,5 +195,8 @@ def materialization_metadata(result: ExecuteInProcessResult, asset: str) -> dict
 
 def check_results(result: ExecuteInProcessResult) -> dict[str, Any]:
     """Asset check evaluations of a run, by check name."""
-    return {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data for e in result.all_events
-            if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    return {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }

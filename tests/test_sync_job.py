@@ -20,7 +20,9 @@ def _sync(catalog_db, openrouter, catalog, embeddings=None, **kwargs):
     return result
 
 
-def test_full_sync_writes_every_model_classified(catalog_db, pg, openrouter, handwritten_catalog, handwritten_embeddings):
+def test_full_sync_writes_every_model_classified(
+    catalog_db, pg, openrouter, handwritten_catalog, handwritten_embeddings
+):
     result = _sync(catalog_db, openrouter, handwritten_catalog, handwritten_embeddings)
     assert result.success
 

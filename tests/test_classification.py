@@ -1,0 +1,336 @@
+"""The pure classification rules, table-driven, on hand-written and real model objects."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from catalog_pipeline.classification import (
+    MODALITIES,
+    ModelRejected,
+    classify_catalog,
+    classify_model,
+    classify_modality,
+    classify_prices,
+    display_name,
+    modality_sets,
+    parse_price,
+    per_million,
+    provider_display_name,
+)
+
+# --- prices --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0.000003", Decimal("3")),
+        ("0.0000000100000002", Decimal("0.0100000002")),
+        ("0.0000025", Decimal("2.5")),
+        ("0.00001", Decimal("10")),
+        ("1e-6", Decimal("1")),
+        ("0", Decimal("0")),
+        (0.0000025, Decimal("2.5")),
+        (" 0.000001 ", Decimal("1")),
+    ],
+)
+def test_prices_are_exact_per_million(raw, expected):
+    price = per_million(parse_price(raw))
+    assert price == expected
+    assert str(price) == str(expected)
+
+
+@pytest.mark.parametrize("raw", ["abc", "", None, "NaN", "Infinity", "1e999999", True, [], {}])
+def test_unparseable_prices_are_none(raw):
+    assert parse_price(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("pricing", "kind", "input_pm", "output_pm", "problems"),
+    [
+        ({"prompt": "0.000003", "completion": "0.000015"}, "paid", Decimal(3), Decimal(15), 0),
+        ({"prompt": "0", "completion": "0", "image": "0", "request": "0"}, "free", Decimal(0), Decimal(0), 0),
+        ({"prompt": "-1", "completion": "-1"}, "variable", None, None, 0),
+        ({"prompt": "0", "completion": "0", "image": "-1"}, "variable", None, None, 0),
+        # 0/0 token prices but $0.04 per image: paid.
+        ({"prompt": "0", "completion": "0", "units": [{"price": 0.04, "unit": "/image"}]}, "paid", 0, 0, 0),
+        # A tier price counts too.
+        ({"prompt": "0", "completion": "0", "units": [{"price": 0, "tiers": [{"price": 0.2}]}]}, "paid", 0, 0, 0),
+        ({"prompt": "0", "completion": "0", "units": [{"price": 0}]}, "free", 0, 0, 0),
+        ({"prompt": "abc", "completion": "0.000001"}, "paid", None, Decimal(1), 1),
+        ({"prompt": "", "completion": None}, None, None, None, 2),
+        ({"prompt": "0", "completion": "0", "discount": 0.5}, "free", 0, 0, 0),
+        (None, None, None, None, 1),
+    ],
+)
+def test_pricing_kind_and_costs(pricing, kind, input_pm, output_pm, problems):
+    prices = classify_prices(pricing)
+    assert (prices.kind, prices.input_per_million, prices.output_per_million) == (kind, input_pm, output_pm)
+    assert len(prices.problems) == problems
+
+
+# --- modality ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("architecture", "model_id", "expected"),
+    [
+        ({"modality": "text->text"}, "a/b", "text"),
+        ({"modality": "text+image->text"}, "a/b", "multimodal"),
+        ({"modality": "text+image->text+image"}, "a/b", "image"),
+        ({"input_modalities": ["text"], "output_modalities": ["image", "text"]}, "a/b", "image"),
+        ({"input_modalities": ["text"], "output_modalities": ["text", "image"]}, "a/b", "image"),
+        ({"input_modalities": ["text", "image"], "output_modalities": ["video"]}, "a/b", "video"),
+        ({"input_modalities": ["text"], "output_modalities": ["speech"]}, "a/b", "audio"),
+        ({"input_modalities": ["text", "audio"], "output_modalities": ["text", "audio"]}, "a/b", "audio"),
+        ({"input_modalities": ["text"], "output_modalities": ["embeddings"]}, "a/b", "embedding"),
+        ({"input_modalities": ["text"], "output_modalities": ["rerank"]}, "a/b", "embedding"),
+        ({"input_modalities": ["text"], "output_modalities": ["text"]}, "nomic/text-embedding-v1", "embedding"),
+        ({"input_modalities": ["audio"], "output_modalities": ["transcription"]}, "a/b", "multimodal"),
+        ({"input_modalities": ["text", "file"], "output_modalities": ["text"]}, "a/b", "text"),
+        ({"input_modalities": ["TEXT", "Video"], "output_modalities": ["Text"]}, "a/b", "multimodal"),
+        ({"input_modalities": ["text"], "output_modalities": ["hologram"]}, "a/b", "text"),
+        ({}, "a/b", "text"),
+        (None, "a/b", "text"),
+    ],
+)
+def test_modality_rules(architecture, model_id, expected):
+    inputs, outputs = modality_sets(architecture)
+    assert classify_modality(model_id, inputs, outputs) == expected
+
+
+def test_unknown_outputs_are_counted():
+    result = classify_catalog(
+        [
+            {"id": "a/one", "architecture": {"input_modalities": ["audio"], "output_modalities": ["transcription"]}},
+            {"id": "a/two", "architecture": {"input_modalities": ["text"], "output_modalities": ["hologram"]}},
+            {"id": "a/three", "architecture": {"input_modalities": ["text"], "output_modalities": ["text"]}},
+        ]
+    )
+    assert result.unknown_outputs == {"transcription": 1, "hologram": 1}
+    assert result.modality_counts == {**dict.fromkeys(MODALITIES, 0), "multimodal": 1, "text": 2}
+
+
+# --- provider, names, other fields ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model_id", "model", "expected"),
+    [
+        ("openai/gpt-4o", {"provider_name": "Azure"}, "OpenAI"),
+        ("x-ai/grok-4", {}, "xAI"),
+        ("meta-llama/llama-3", {}, "Meta"),
+        ("mistralai/mistral-large", {}, "Mistral AI"),
+        ("01-ai/yi-large", {}, "01.AI"),
+        ("~anthropic/claude-latest", {}, "Anthropic"),
+        ("acme/acme-1", {"provider_name": "Acme Cloud", "name": "Acme: One"}, "Acme Cloud"),
+        ("foolabs/bar", {"name": "Foo Labs: Bar"}, "Foo Labs"),
+        ("foolabs/bar", {"name": "Bar"}, "foolabs"),
+    ],
+)
+def test_provider_display_name(model_id, model, expected):
+    assert provider_display_name(model_id.split("/")[0], model) == expected
+
+
+@pytest.mark.parametrize(
+    ("model_id", "name", "expected"),
+    [
+        ("openai/gpt-4o", "OpenAI: GPT-4o", "OpenAI: GPT-4o"),
+        ("openai/gpt-4o-mini_search", None, "GPT 4o Mini Search"),
+        ("openai/gpt-4o", "", "GPT 4o"),
+        ("openai/gpt-4o", "x" * 50, "GPT 4o"),
+        ("openai/gpt-4o", "x" * 49, "x" * 49),
+        ("meta-llama/llama-3.3-70b-instruct:free", None, "Llama 3.3 70b Instruct Free"),
+    ],
+)
+def test_display_name(model_id, name, expected):
+    assert display_name(model_id, {"name": name}) == expected
+
+
+@pytest.mark.parametrize(
+    ("model", "reason"),
+    [
+        ({"name": "no id"}, "missing or non-string id"),
+        ({"id": 42}, "missing or non-string id"),
+        ({"id": "   "}, "missing or non-string id"),
+        ({"id": "gpt-4o"}, "no provider part"),
+        ({"id": "/gpt-4o"}, "no provider part"),
+        ({"id": "openai/"}, "no provider part"),
+        ({"id": "a/" + "x" * 5000}, "longer than"),
+        ({"id": "a/b\x00c"}, "cannot store"),
+        ("a string", "not an object"),
+    ],
+)
+def test_models_that_cannot_be_stored_are_rejected(model, reason):
+    with pytest.raises(ModelRejected, match=reason):
+        classify_model(model)
+
+
+def test_other_fields():
+    row, notes = classify_model(
+        {
+            "id": "a/b",
+            "created": 1715558400,
+            "context_length": -5,
+            "architecture": {"modality": "text->text", "instruct_type": "none", "tokenizer": "GPT"},
+            "top_provider": {"max_completion_tokens": "n/a"},
+            "expiration_date": "2026-03-01",
+            "hugging_face_id": "",
+            "name": "Name \x00with NUL",
+        }
+    )
+    assert row["context_length"] is None
+    assert row["instruct_type"] is None
+    assert row["openrouter_created_at"] == datetime(2024, 5, 13, tzinfo=UTC)
+    assert row["expiration_date"].isoformat() == "2026-03-01"
+    assert row["hugging_face_id"] is None
+    assert row["name"] == "Name with NUL"
+    assert notes["problems"] == ["pricing missing", "top_provider.max_completion_tokens unparseable"]
+    assert notes["price_problems"] == 1
+
+
+def test_capabilities_prefer_structured_fields_over_id_heuristics():
+    legacy, _ = classify_model({"id": "deepseek/deepseek-r1", "architecture": {"modality": "text+image->text"}})
+    assert legacy["capabilities"] == {
+        "vision": True,
+        "web_search": False,
+        "tool_calling": None,
+        "reasoning": True,
+        "structured_outputs": None,
+    }
+    current, _ = classify_model(
+        {
+            "id": "deepseek/deepseek-r1",
+            "supported_parameters": ["tools", "structured_outputs"],
+            "pricing": {"prompt": "0", "completion": "0", "web_search": "0.01"},
+        }
+    )
+    assert current["capabilities"] == {
+        "vision": False,
+        "web_search": True,
+        "tool_calling": True,
+        "reasoning": False,
+        "structured_outputs": True,
+    }
+    online, _ = classify_model({"id": "openai/gpt-4o:online", "supported_parameters": []})
+    assert online["capabilities"]["web_search"] is True
+
+
+def test_duplicates_keep_the_first():
+    result = classify_catalog([{"id": "a/b", "name": "first"}, {"id": "a/b", "name": "second"}])
+    assert [r["name"] for r in result.rows] == ["first"]
+    assert result.duplicate_ids == ["a/b"]
+
+
+# --- real model objects, every schema era ----------------------------------------------------------
+
+REAL_CASES = [
+    # (fixture date, id, modality, provider, input $/M, output $/M, kind)
+    ("2024-11-10", "openai/gpt-4o", "multimodal", "OpenAI", Decimal("2.5"), Decimal("10"), "paid"),
+    ("2024-11-10", "openrouter/auto", "text", "OpenRouter", None, None, "variable"),
+    ("2025-04-23", "openai/gpt-4o", "multimodal", "OpenAI", Decimal("2.5"), Decimal("10"), "paid"),
+    ("2026-02-27", "openrouter/auto", "image", "OpenRouter", None, None, "variable"),
+    ("2026-06-24", "openai/gpt-4o", "multimodal", "OpenAI", Decimal("2.5"), Decimal("10"), "paid"),
+    ("2026-06-24", "sourceful/riverflow-v2.5-pro", "image", "Sourceful", Decimal(0), Decimal(0), "paid"),
+    ("2026-06-24", "alibaba/happyhorse-1.1", "video", "Alibaba", Decimal(0), Decimal(0), "paid"),
+    ("2026-06-24", "openai/whisper-1", "multimodal", "OpenAI", None, None, None),
+]
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize(("date", "model_id", "modality", "provider", "input_pm", "output_pm", "kind"), REAL_CASES)
+def test_real_models(real_catalog, date, model_id, modality, provider, input_pm, output_pm, kind):
+    model = next(m for m in real_catalog(date)["data"] if m["id"] == model_id)
+    row, _ = classify_model(model)
+    assert row["modality"] == modality
+    assert row["provider"] == provider
+    if kind is not None:
+        assert (row["input_cost_per_million"], row["output_cost_per_million"], row["pricing_kind"]) == (
+            input_pm,
+            output_pm,
+            kind,
+        )
+
+
+@pytest.mark.real_data
+def test_real_catalogs_classify_without_set_asides(real_catalog):
+    for date in ("2024-11-10", "2025-04-23", "2026-02-27", "2026-06-24"):
+        result = classify_catalog(real_catalog(date)["data"])
+        assert result.set_aside == []
+        assert set(r["modality"] for r in result.rows) <= set(MODALITIES)
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=15,
+)
+model_keys = st.sampled_from(
+    [
+        "id",
+        "name",
+        "pricing",
+        "architecture",
+        "context_length",
+        "created",
+        "supported_parameters",
+        "top_provider",
+        "provider_name",
+        "expiration_date",
+        "hugging_face_id",
+        "canonical_slug",
+        "description",
+    ]
+)
+ids = st.one_of(
+    json_values, st.text(max_size=30), st.builds(lambda a, b: f"{a}/{b}", st.text(max_size=10), st.text(max_size=10))
+)
+architectures = st.fixed_dictionaries(
+    {},
+    optional={
+        "modality": st.one_of(json_values, st.text(max_size=30)),
+        "input_modalities": st.one_of(json_values, st.lists(st.text(max_size=12), max_size=4)),
+        "output_modalities": st.one_of(
+            json_values,
+            st.lists(
+                st.sampled_from(["text", "image", "audio", "video", "speech", "embeddings", "rerank", "x"])
+                | st.text(max_size=8),
+                max_size=4,
+            ),
+        ),
+        "instruct_type": json_values,
+    },
+)
+models = st.one_of(
+    json_values,
+    st.dictionaries(model_keys, json_values, max_size=8),
+    st.fixed_dictionaries({"id": ids, "architecture": architectures}, optional={"pricing": json_values}),
+)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(models, max_size=8))
+def test_arbitrary_json_never_escapes_the_set_aside_path(objects):
+    result = classify_catalog(objects)
+    assert len(result.rows) + len(result.set_aside) + len(result.duplicate_ids) == len(objects)
+    for row in result.rows:
+        assert row["modality"] in MODALITIES
+        assert row["pricing_kind"] in (None, "paid", "free", "variable")
+    for item in result.set_aside:
+        assert not item["reason"].startswith("unexpected"), item
+
+
+@settings(max_examples=300, deadline=None)
+@given(models)
+def test_classify_model_raises_only_model_rejected(obj):
+    try:
+        row, _ = classify_model(obj)
+    except ModelRejected:
+        return
+    assert row["modality"] in MODALITIES
