@@ -25,7 +25,14 @@ log = logging.getLogger(__name__)
 
 
 class OpenRouterError(RuntimeError):
-    """The catalog could not be fetched or was not the shape the sync needs."""
+    """The catalog could not be fetched or was not the shape the sync needs.
+
+    `transient` errors (network, 429, 5xx after every retry) may succeed later; a malformed body will not.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass
@@ -155,7 +162,7 @@ class OpenRouterClient(ConfigurableResource):
                         "GET %s: %s; retry %d/%d in %.1fs", shown, last_problem, attempt, self.max_retries, wait
                     )
                     self._sleep(wait)
-        raise OpenRouterError(f"GET {shown} failed after {attempts} attempts: {last_problem}")
+        raise OpenRouterError(f"GET {shown} failed after {attempts} attempts: {last_problem}", transient=True)
 
     def fetch_catalog(self) -> FetchedCatalog:
         """Every model OpenRouter lists, all output modalities plus the embeddings listing, deduplicated."""

@@ -11,6 +11,9 @@ from __future__ import annotations
 import copy
 import json
 import os
+
+# Before catalog_pipeline is imported: the fetch's step retries wait 30 s in production.
+os.environ.setdefault("CATALOG_FETCH_RETRY_DELAY_SECONDS", "0.05")
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from dagster import (
     AssetExecutionContext,
     Backoff,
     Config,
+    Failure,
     FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
@@ -34,12 +36,14 @@ from catalog_pipeline.catalog_store import (
 from catalog_pipeline.change_report import change_report_markdown
 from catalog_pipeline.checks_logic import curated_survival_result, modality_counts_result
 from catalog_pipeline.classification import MODALITIES, SYNCED_COLUMNS, classify_catalog
-from catalog_pipeline.openrouter import FetchedCatalog, OpenRouterClient
+from catalog_pipeline.openrouter import FetchedCatalog, OpenRouterClient, OpenRouterError
 from catalog_pipeline.paths import state_dir
 
 GROUP = "openrouter_catalog"
 OWNERS = ["team:data-platform"]
 SET_ASIDE_SHOWN = 50
+# First step-level retry delay (doubling) after the HTTP client's own retries are exhausted.
+FETCH_RETRY_DELAY_SECONDS = float(os.environ.get("CATALOG_FETCH_RETRY_DELAY_SECONDS", "30"))
 
 AI_MODELS_SCHEMA = TableSchema(
     columns=[
@@ -139,7 +143,7 @@ def _output_modality_counts(models: list[Any]) -> dict[str, int]:
     group_name=GROUP,
     owners=OWNERS,
     kinds={"openrouter"},
-    retry_policy=RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL),
+    retry_policy=RetryPolicy(max_retries=2, delay=FETCH_RETRY_DELAY_SECONDS, backoff=Backoff.EXPONENTIAL),
 )
 def raw_openrouter_models(
     context: AssetExecutionContext, config: RawFetchConfig, openrouter: OpenRouterClient
@@ -150,7 +154,13 @@ def raw_openrouter_models(
         context.log.info(f"replaying {len(catalog.models)} models from {config.replay_archive}")
         archive = Path(config.replay_archive)
     else:
-        catalog = openrouter.fetch_catalog()
+        try:
+            catalog = openrouter.fetch_catalog()
+        except OpenRouterError as exc:
+            if exc.transient:
+                raise  # the RetryPolicy tries the step again later
+            # A malformed answer will not fix itself in a minute: fail now, without step retries.
+            raise Failure(description=str(exc), allow_retries=False) from None
         archive = archive_catalog(catalog, context.run.run_id)
         context.log.info(
             f"fetched {len(catalog.models)} models from {len(catalog.sources)} listing(s); archived to {archive}"
