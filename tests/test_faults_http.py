@@ -133,10 +133,18 @@ def test_connection_dropped_mid_body(seeded, catalog_db, pg, dropping_server):
 @pytest.mark.parametrize(
     ("body", "content_type", "message"),
     [
-        ("<!doctype html><html><body>Cloudflare</body></html>", "text/html", "returned HTML (status 200), expected JSON"),
+        (
+            "<!doctype html><html><body>Cloudflare</body></html>",
+            "text/html",
+            "returned HTML (status 200), expected JSON",
+        ),
         ('{"data": [{"id": "a/b"', "application/json", "returned invalid JSON"),
         ('{"data": null}', "application/json", "'data': null, expected a list of models"),
-        ('{"error": {"message": "Unauthorized", "code": 401}}', "application/json", "returned an error instead of models: 'Unauthorized'"),
+        (
+            '{"error": {"message": "Unauthorized", "code": 401}}',
+            "application/json",
+            "returned an error instead of models: 'Unauthorized'",
+        ),
         ('{"data": {"id": "a/b"}}', "application/json", "'data' as a dict, expected a list"),
         ('{"data": "models"}', "application/json", "'data' as a str, expected a list"),
         ('{"data": ["a/b", "c/d"]}', "application/json", "none of them a model object with a string id"),

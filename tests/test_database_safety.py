@@ -1,0 +1,179 @@
+"""Database faults, concurrency and migrations, against the real Postgres."""
+
+import shutil
+import threading
+import time
+
+import psycopg
+import pytest
+from conftest import run_sync, table_snapshot
+
+from catalog_pipeline.catalog_db import (
+    SYNC_LOCK_KEY,
+    CatalogDatabase,
+    CatalogDatabaseError,
+)
+from catalog_pipeline.catalog_store import write_catalog
+from catalog_pipeline.classification import classify_catalog
+from catalog_pipeline.paths import SQL_DIR
+
+SECRET = "s3cr3t-Pa55word"
+
+
+def test_unreachable_database_fails_clearly_without_the_secret(openrouter, handwritten_catalog, capfd):
+    db = CatalogDatabase(url=f"postgresql://catalog:{SECRET}@127.0.0.1:1/catalog", connect_timeout_seconds=2)
+    result = run_sync(db, openrouter.serve(handwritten_catalog))
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failures
+    messages = []
+    for event in failures:
+        error = event.step_failure_data.error
+        while error:
+            messages.append(error.to_string())
+            error = error.cause
+    text = "\n".join(messages)
+    assert "cannot connect to the catalog database at 127.0.0.1:1/catalog" in text
+    assert "Check DATABASE_URL" in text
+    everything = text + "".join(str(e) for e in result.all_events) + "".join(capfd.readouterr())
+    assert SECRET not in everything
+
+
+def _wait_for(conn, query, params=(), timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = conn.execute(query, params).fetchone()
+        if row and row[0]:
+            return row[0]
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for: {query}")
+
+
+def test_write_connection_killed_mid_transaction(catalog_db, pg, openrouter, handwritten_catalog):
+    base = openrouter.serve(handwritten_catalog)
+    assert run_sync(catalog_db, base).success
+    pg.execute("UPDATE ai_models SET is_curated = true WHERE openrouter_id = 'openai/gpt-4o'")
+    before = table_snapshot(pg)
+
+    changed = {"data": [dict(m) for m in handwritten_catalog["data"]]}
+    for model in changed["data"]:
+        model["pricing"] = dict(model["pricing"])
+        if model["id"] == "openai/gpt-4o":
+            model["pricing"]["prompt"] = "0.000001"
+    openrouter.serve(changed)
+
+    # Another session locks the gpt-4o row, so the sync's upsert waits inside its transaction (after COPY
+    # and the price-history writes); then that backend is terminated.
+    killer_errors = []
+
+    def hold_and_kill():
+        try:
+            with psycopg.connect(catalog_db.url) as holder, psycopg.connect(catalog_db.url, autocommit=True) as admin:
+                holder.execute("SELECT 1 FROM ai_models WHERE openrouter_id = 'openai/gpt-4o' FOR UPDATE")
+                pid = _wait_for(
+                    admin,
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'catalog_pipeline' "
+                    "AND wait_event_type = 'Lock' AND query LIKE '%%INSERT INTO ai_models%%'",
+                )
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                holder.rollback()
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
+            killer_errors.append(exc)
+
+    killer = threading.Thread(target=hold_and_kill)
+    killer.start()
+    time.sleep(0.3)  # let the holder take its lock first
+    result = run_sync(catalog_db, base)
+    killer.join()
+    assert not killer_errors
+    assert not result.success
+    assert table_snapshot(pg) == before
+    failed = pg.execute("SELECT outcome, error FROM ai_model_sync_runs ORDER BY id DESC LIMIT 1").fetchone()
+    assert failed[0] == "failed"
+    assert "terminat" in failed[1]
+    assert pg.execute("SELECT count(*) FROM ai_model_price_history").fetchone()[0] == 23
+
+    result = run_sync(catalog_db, base)
+    assert result.success
+    assert pg.execute(
+        "SELECT input_cost_per_million::text, is_curated FROM ai_models WHERE openrouter_id = 'openai/gpt-4o'"
+    ).fetchone() == ("1", True)
+
+
+def test_concurrent_syncs_are_serialised(catalog_db, pg, handwritten_catalog):
+    catalog_db.ensure_schema()
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    outcomes, errors = [], []
+
+    def sync():
+        try:
+            with psycopg.connect(catalog_db.url, autocommit=True, application_name="catalog_pipeline") as conn:
+                outcomes.append(write_catalog(conn, rows))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    with psycopg.connect(catalog_db.url, autocommit=True) as blocker:
+        blocker.execute("SELECT pg_advisory_lock(%s)", (SYNC_LOCK_KEY,))
+        threads = [threading.Thread(target=sync) for _ in range(2)]
+        for t in threads:
+            t.start()
+        # Both syncs wait on the advisory lock, inside their transactions.
+        _wait_for(
+            pg,
+            "SELECT count(*) = 2 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' "
+            "AND application_name = 'catalog_pipeline'",
+        )
+        blocker.execute("SELECT pg_advisory_unlock(%s)", (SYNC_LOCK_KEY,))
+        for t in threads:
+            t.join()
+    assert not errors
+    assert sorted((o.inserted, o.unchanged) for o in outcomes) == [(0, 23), (23, 0)]
+    assert pg.execute("SELECT count(*), count(DISTINCT openrouter_id) FROM ai_models").fetchone() == (23, 23)
+    assert pg.execute("SELECT count(*) FROM ai_model_price_history").fetchone()[0] == 23
+
+
+def test_migrations_run_twice_and_are_recorded(catalog_db, pg):
+    assert catalog_db.ensure_schema() == [p.stem for p in sorted(SQL_DIR.glob("0*.sql"))]
+    assert catalog_db.ensure_schema() == []
+    # Each file is also safe to run again by hand.
+    for path in sorted(SQL_DIR.glob("0*.sql")):
+        pg.execute(path.read_text())
+    assert pg.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(list(SQL_DIR.glob("0*.sql")))
+    comment = pg.execute(
+        "SELECT col_description('ai_models'::regclass, attnum) FROM pg_attribute "
+        "WHERE attrelid = 'ai_models'::regclass AND attname = 'is_curated'"
+    ).fetchone()[0]
+    assert "never synced" in comment.lower()
+    with pytest.raises(psycopg.errors.CheckViolation):
+        pg.execute(
+            "INSERT INTO ai_models (openrouter_id, name, provider, provider_slug, modality) "
+            "VALUES ('a/b', 'b', 'a', 'a', 'hologram')"
+        )
+
+
+def test_failed_migration_leaves_the_schema_as_it_was(catalog_db, pg, tmp_path):
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, sql_dir)
+    catalog_db.ensure_schema(sql_dir)
+    pg.execute(
+        "INSERT INTO ai_models (openrouter_id, name, provider, provider_slug, is_curated) "
+        "VALUES ('a/b', 'b', 'a', 'a', true)"
+    )
+    (sql_dir / "006_half_broken.sql").write_text(
+        "CREATE TABLE half_done (id int);\n"
+        "ALTER TABLE ai_models ADD COLUMN half_done_col int;\n"
+        "UPDATE ai_models SET is_curated = false;\n"
+        "SELECT 1 / 0;\n"
+    )
+    with pytest.raises(CatalogDatabaseError, match="migration 006_half_broken.sql failed and was rolled back"):
+        catalog_db.ensure_schema(sql_dir)
+    assert pg.execute("SELECT to_regclass('public.half_done')").fetchone()[0] is None
+    assert (
+        pg.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'ai_models' "
+            "AND column_name = 'half_done_col'"
+        ).fetchone()[0]
+        == 0
+    )
+    assert pg.execute("SELECT is_curated FROM ai_models WHERE openrouter_id = 'a/b'").fetchone()[0] is True
+    assert pg.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == "005_create_ai_model_sync_runs"
