@@ -14,14 +14,13 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from catalog_pipeline.catalog_db import SYNC_LOCK_KEY
 from catalog_pipeline.classification import MODALITIES, SYNCED_COLUMNS
+from catalog_pipeline.copy_format import copy_chunks
 
 TABLE = "ai_models"
 REPORT_LIMIT = 25  # ids listed per section of the change report; totals are always exact
-_JSON_COLUMNS = frozenset({"pricing", "capabilities"})
 
 
 class CuratedFlagsChanged(RuntimeError):
@@ -57,10 +56,6 @@ def _cols(columns: Iterable[str]) -> sql.Composable:
     return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
 
 
-def _row_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(Jsonb(row[c]) if c in _JSON_COLUMNS and row[c] is not None else row[c] for c in SYNCED_COLUMNS)
-
-
 def curated_ids(conn: psycopg.Connection) -> frozenset[str]:
     return frozenset(r[0] for r in conn.execute("SELECT openrouter_id FROM ai_models WHERE is_curated"))
 
@@ -82,9 +77,9 @@ def _stage(conn: psycopg.Connection, rows: Iterable[Mapping[str, Any]]) -> int:
     staged = 0
     with conn.cursor() as cur:
         with cur.copy(sql.SQL("COPY ai_models_stage ({cols}) FROM STDIN").format(cols=_cols(SYNCED_COLUMNS))) as copy:
-            for row in rows:
-                copy.write_row(_row_values(row))
-                staged += 1
+            for text, count in copy_chunks(rows):
+                copy.write(text)
+                staged += count
     # A primary key makes duplicates fail loudly here rather than inside ON CONFLICT, and gives the
     # planner an index for the joins below.
     conn.execute("ALTER TABLE ai_models_stage ADD PRIMARY KEY (openrouter_id)")

@@ -7,6 +7,7 @@ current objects (``supported_parameters``, ``canonical_slug``, per-unit prices).
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -119,6 +120,8 @@ def clean_text(value: Any) -> str | None:
     """A string Postgres can store (no NUL, valid UTF-8), or None for anything that is not a string."""
     if not isinstance(value, str):
         return None
+    if value.isascii():  # the common case, checked in C
+        return value.replace("\x00", "") if "\x00" in value else value
     if "\x00" in value:
         value = value.replace("\x00", "")
     try:
@@ -128,14 +131,25 @@ def clean_text(value: Any) -> str | None:
     return value
 
 
+def clean_text_list(values: list[Any]) -> list[str]:
+    """The strings of a list, each made storable."""
+    strings = [v for v in values if isinstance(v, str)]
+    joined = "".join(strings)
+    if joined.isascii() and "\x00" not in joined:
+        return strings
+    return [clean_text(v) for v in strings]
+
+
 def clean_json(value: Any) -> Any:
     """A JSON value jsonb accepts: no NUL in strings, no NaN or infinities."""
     if isinstance(value, str):
         return clean_text(value)
+    if isinstance(value, dict):
+        return {
+            (k if k.__class__ is str and k.isascii() else clean_text(str(k))): clean_json(v) for k, v in value.items()
+        }
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {clean_text(str(k)): clean_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [clean_json(v) for v in value]
     if value is None or isinstance(value, bool | int):
@@ -155,7 +169,7 @@ def parse_price(value: Any) -> Decimal | None:
         price = Decimal(repr(value))
     elif isinstance(value, str):
         try:
-            price = Decimal(value.strip())
+            price = Decimal(value)  # surrounding whitespace is allowed by Decimal itself
         except (InvalidOperation, ValueError):
             return None
     else:
@@ -352,22 +366,41 @@ def classify_prices(pricing: Any) -> Prices:
     """Token prices per million (exact), and whether the model is paid, free or variable-priced."""
     if not isinstance(pricing, dict):
         return Prices(None, None, None, ("pricing missing",))
-    problems: list[str] = []
-    raw_prices = [v for k, v in pricing.items() if k not in _NON_PRICE_KEYS]
-    raw_prices.extend(_unit_prices(pricing.get("units")))
-    parsed = [parse_price(v) for v in raw_prices]
-
-    prompt = parse_price(pricing.get("prompt"))
-    completion = parse_price(pricing.get("completion"))
-    for key, value in (("prompt", prompt), ("completion", completion)):
-        if value is None:
-            problems.append(f"{key} price missing or unparseable: {str(pricing.get(key))[:40]!r}")
-
-    if any(p is not None and p < 0 for p in parsed):
-        return Prices(None, None, "variable", tuple(problems))
-    if any(p is not None and p > 0 for p in parsed):
+    prompt = completion = None
+    negative = positive = unparseable = False
+    for key, raw in pricing.items():
+        if key in _NON_PRICE_KEYS:
+            continue
+        price = parse_price(raw)
+        if key == "prompt":
+            prompt = price
+        elif key == "completion":
+            completion = price
+        if price is None:
+            unparseable = True
+        elif price < 0:
+            negative = True
+        elif price:
+            positive = True
+    if "units" in pricing:
+        for raw in _unit_prices(pricing["units"]):
+            price = parse_price(raw)
+            if price is None:
+                unparseable = True
+            elif price < 0:
+                negative = True
+            elif price:
+                positive = True
+    problems = tuple(
+        f"{key} price missing or unparseable: {str(pricing.get(key))[:40]!r}"
+        for key, value in (("prompt", prompt), ("completion", completion))
+        if value is None
+    )
+    if negative:
+        return Prices(None, None, "variable", problems)
+    if positive:
         kind: str | None = "paid"
-    elif parsed and all(p is not None for p in parsed):
+    elif not unparseable and len(pricing) > ("units" in pricing):
         kind = "free"
     else:
         kind = None
@@ -375,7 +408,7 @@ def classify_prices(pricing: Any) -> Prices:
         per_million(prompt) if prompt is not None else None,
         per_million(completion) if completion is not None else None,
         kind,
-        tuple(problems),
+        problems,
     )
 
 
@@ -422,9 +455,7 @@ def classify_model(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "pricing_kind": prices.kind,
         "pricing": clean_json(model.get("pricing")) if isinstance(model.get("pricing"), dict) else None,
         "capabilities": capabilities(model_id, model, inputs),
-        "supported_parameters": (
-            [clean_text(p) for p in params if isinstance(p, str)] if isinstance(params, list) else None
-        ),
+        "supported_parameters": clean_text_list(params) if isinstance(params, list) else None,
         "hugging_face_id": hf_id or None,
         "tokenizer": clean_text(arch.get("tokenizer")),
         "instruct_type": None if instruct_type in (None, "", "none") else instruct_type,
@@ -441,6 +472,17 @@ def classify_model(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def classify_catalog(models: list[Any]) -> ClassifiedCatalog:
     """Classify every model; bad ones are set aside with a reason, duplicates keep the first."""
+    # Rows hold no reference cycles; the cyclic GC would otherwise rescan the growing heap over and over.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _classify_all(models)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _classify_all(models: list[Any]) -> ClassifiedCatalog:
     rows: list[dict[str, Any]] = []
     set_aside: list[dict[str, str]] = []
     seen: set[str] = set()

@@ -1,6 +1,6 @@
 """The code location loads, and its job, schedule, checks and asset metadata are what operators expect."""
 
-from dagster import AssetKey, Definitions, DefaultScheduleStatus
+from dagster import AssetKey, DefaultScheduleStatus, Definitions
 
 from catalog_pipeline.assets import ai_models_table, catalog_not_truncated, raw_openrouter_models
 from catalog_pipeline.definitions import daily_sync_schedule, defs
@@ -50,4 +50,8 @@ def test_assets_carry_descriptions_owners_kinds_and_table_metadata():
     assert raw_openrouter_models.op.retry_policy.max_retries == 2
     assert raw_openrouter_models.op.retry_policy.backoff.value == "EXPONENTIAL"
     guard = next(iter(catalog_not_truncated.check_specs))
-    assert (guard.name, guard.asset_key, guard.blocking) == ("catalog_not_truncated", AssetKey("classified_models"), True)
+    assert (guard.name, guard.asset_key, guard.blocking) == (
+        "catalog_not_truncated",
+        AssetKey("classified_models"),
+        True,
+    )

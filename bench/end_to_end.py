@@ -1,0 +1,131 @@
+"""`dagster job execute` of the real sync job vs a bare-Python sync and a trivial three-asset job."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def serve_catalog(fixture: Path) -> tuple[ThreadingHTTPServer, str]:
+    catalog = json.loads(fixture.read_text())
+    embeddings = {
+        "data": [
+            m for m in catalog["data"] if "embeddings" in (m.get("architecture") or {}).get("output_modalities", [])
+        ]
+    }
+    bodies = {
+        "/api/v1/models": json.dumps(catalog).encode(),
+        "/api/v1/embeddings/models": json.dumps(embeddings).encode(),
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            body = bodies.get(self.path.split("?")[0])
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/api/v1"
+
+
+def _timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-2000:] + done.stderr[-4000:])
+        raise SystemExit(f"{' '.join(command)} failed")
+    return wall
+
+
+def step_compute_seconds(dagster_home: Path) -> dict[str, float]:
+    """Each step's own time (STEP_START to STEP_SUCCESS) in the latest run, read from the run's events."""
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        run = instance.get_runs(limit=1)[0]
+        starts, durations = {}, {}
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            if event is None:
+                continue
+            if event.event_type_value == "STEP_START":
+                starts[event.step_key] = entry.timestamp
+            elif event.event_type_value == "STEP_SUCCESS" and event.step_key in starts:
+                durations[event.step_key] = round(entry.timestamp - starts[event.step_key], 4)
+    return durations
+
+
+def reset(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+def run_end_to_end(fixture: Path) -> dict[str, Any]:
+    from run_bench import database_url
+
+    url = database_url()
+    server, base = serve_catalog(fixture)
+    bindir = Path(sys.executable).parent
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp) / "dagster_home"
+            home.mkdir()
+            env = {
+                **os.environ,
+                "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+                "DAGSTER_HOME": str(home),
+                "DATABASE_URL": url,
+                "OPENROUTER_BASE_URL": base,
+                "CATALOG_STATE_DIR": str(Path(tmp) / "state"),
+            }
+            job = ["dagster", "job", "execute", "-m", "catalog_pipeline.definitions", "-j", "sync_openrouter_models"]
+            trivial = ["dagster", "job", "execute", "-f", "bench/trivial_job.py", "-j", "trivial"]
+            trivial_mp = ["dagster", "job", "execute", "-f", "bench/trivial_job.py", "-j", "trivial_multiprocess"]
+            bare = [sys.executable, "bench/bare_sync.py"]
+
+            reset(url)
+            job_first = _timed(job, env)
+            job_steady = _timed(job, env)
+            steps = step_compute_seconds(home)
+            trivial_s = _timed(trivial, env)
+            trivial_mp_s = _timed(trivial_mp, env)
+            reset(url)
+            bare_first = _timed(bare, env)
+            bare_steady = _timed(bare, env)
+    finally:
+        server.shutdown()
+    return {
+        "fixture": fixture.name,
+        "dagster_job_first_sync_s": round(job_first, 3),
+        "dagster_job_resync_s": round(job_steady, 3),
+        "bare_python_first_sync_s": round(bare_first, 3),
+        "bare_python_resync_s": round(bare_steady, 3),
+        "trivial_3_asset_job_in_process_s": round(trivial_s, 3),
+        "trivial_3_asset_job_multiprocess_s": round(trivial_mp_s, 3),
+        "ratio_job_resync_to_trivial_job": round(job_steady / trivial_s, 2),
+        "ratio_job_resync_to_bare_python": round(job_steady / bare_steady, 2),
+        "step_compute_s (resync)": steps,
+        "step_compute_total_s (resync)": round(sum(steps.values()), 4),
+    }

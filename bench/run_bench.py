@@ -1,0 +1,247 @@
+"""Benchmark the sync: classification and set-based upsert at 1k/10k/100k models, and the job end to end.
+
+It prints figures and writes them to a JSON file; it asserts nothing about time.
+
+    python3 bench/run_bench.py                       # full: 1k, 10k, 100k + end to end
+    python3 bench/run_bench.py --quick               # CI: 1k and 10k + end to end
+    BENCH_DATABASE_URL=postgresql://... python3 bench/run_bench.py
+
+Each size runs in a child process, so its peak RSS is its own. The database is BENCH_DATABASE_URL, else the
+`catalog_bench` database on 127.0.0.1:5432 (created if missing); its public schema is dropped and rebuilt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from catalog_pipeline.catalog_db import CatalogDatabase  # noqa: E402
+from catalog_pipeline.catalog_store import write_catalog  # noqa: E402
+from catalog_pipeline.classification import SYNCED_COLUMNS, classify_catalog  # noqa: E402
+from catalog_pipeline.copy_format import copy_chunks  # noqa: E402
+
+DEFAULT_FIXTURE = (
+    REPO.parent / "shared" / "fixtures" / "openrouter" / "2026-06-24_kn0ws_openrouter-models_full-catalog.json"
+)
+FALLBACK_FIXTURE = REPO / "tests" / "data" / "handwritten_catalog.json"
+
+
+def fixture_path() -> Path:
+    folder = os.environ.get("CATALOG_FIXTURES_DIR")
+    if folder:
+        candidate = Path(folder) / DEFAULT_FIXTURE.name
+        if candidate.exists():
+            return candidate
+    return DEFAULT_FIXTURE if DEFAULT_FIXTURE.exists() else FALLBACK_FIXTURE
+
+
+def database_url() -> str:
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if url:
+        return url
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'catalog_bench'").fetchone():
+            conn.execute("CREATE DATABASE catalog_bench")
+    return "postgresql://postgres@127.0.0.1:5432/catalog_bench"
+
+
+def _perturb(price: Any, rng: random.Random) -> Any:
+    if not isinstance(price, str):
+        return price
+    try:
+        value = Decimal(price)
+    except ArithmeticError:
+        return price
+    if value <= 0:
+        return price
+    return str((value * Decimal(rng.randint(50, 150)) / 100).normalize())
+
+
+def synthetic_catalog(size: int, seed: int = 7) -> list[dict[str, Any]]:
+    """`size` models cloned from the real catalog, with new ids and perturbed prices."""
+    templates = json.loads(fixture_path().read_text())["data"]
+    rng = random.Random(seed)
+    models = []
+    for i in range(size):
+        template = templates[i % len(templates)]
+        model = dict(template)  # shallow: descriptions and parameter lists are shared, as in a real parse
+        model["id"] = f"{template['id']}-syn{i}"
+        model["pricing"] = {k: _perturb(v, rng) for k, v in template["pricing"].items()}
+        models.append(model)
+    return models
+
+
+def table_stats(conn: psycopg.Connection) -> dict[str, int]:
+    conn.execute("SELECT pg_stat_clear_snapshot()")
+    row = conn.execute(
+        "SELECT coalesce(sum(n_tup_ins), 0), coalesce(sum(n_tup_upd), 0) FROM pg_stat_user_tables "
+        "WHERE relname = 'ai_models'"
+    ).fetchone()
+    return {"ins": int(row[0]), "upd": int(row[1])}
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed_write(url: str, rows: list[dict[str, Any]], observer: psycopg.Connection) -> dict[str, Any]:
+    before = table_stats(observer)
+    start = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        outcome = write_catalog(conn, rows)
+        conn.execute("SELECT pg_stat_force_next_flush()")  # report this backend's counters now
+    wall = time.perf_counter() - start
+    time.sleep(0.2)
+    after = table_stats(observer)
+    return {
+        "wall_s": round(wall, 4),
+        "rows_per_s": round(len(rows) / wall) if wall else None,
+        "n_tup_ins": after["ins"] - before["ins"],
+        "n_tup_upd": after["upd"] - before["upd"],
+        "inserted": outcome.inserted,
+        "updated": outcome.updated,
+        "deactivated": outcome.deactivated,
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+    }
+
+
+def copy_baseline(url: str, rows: list[dict[str, Any]]) -> float:
+    """Seconds to COPY the same rows into an empty copy of ai_models: what Postgres can do at best."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS ai_models_copy_baseline")
+        conn.execute("CREATE TABLE ai_models_copy_baseline (LIKE ai_models INCLUDING ALL)")
+        start = time.perf_counter()
+        with conn.transaction(), conn.cursor() as cur:
+            columns = sql.SQL(", ").join(sql.Identifier(c) for c in SYNCED_COLUMNS)
+            with cur.copy(sql.SQL("COPY ai_models_copy_baseline ({}) FROM STDIN").format(columns)) as copy_:
+                for text, _count in copy_chunks(rows):
+                    copy_.write(text)
+        wall = time.perf_counter() - start
+        conn.execute("DROP TABLE ai_models_copy_baseline")
+    return wall
+
+
+def run_size(size: int) -> dict[str, Any]:
+    """All phases for one catalog size, in this process."""
+    url = database_url()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    CatalogDatabase(url=url).ensure_schema()
+    models = synthetic_catalog(size)
+
+    start = time.perf_counter()
+    rows = classify_catalog(models).rows
+    classify_s = time.perf_counter() - start
+    del models
+    phases: dict[str, Any] = {
+        "classify": {
+            "wall_s": round(classify_s, 4),
+            "rows_per_s": round(size / classify_s),
+            "peak_rss_mib": round(peak_rss_mib(), 1),
+        }
+    }
+    with psycopg.connect(url, autocommit=True) as observer:
+        phases["first_load"] = timed_write(url, rows, observer)
+        phases["noop_resync"] = timed_write(url, rows, observer)
+        rng = random.Random(11)
+        changed = [dict(r) for r in rows]
+        for row in rng.sample(changed, size // 10):
+            cost = row["input_cost_per_million"]
+            row["input_cost_per_million"] = (cost or Decimal(0)) + Decimal("0.125")
+            row["pricing"] = {**(row["pricing"] or {}), "prompt": "changed"}
+        phases["changed_10pct_resync"] = timed_write(url, changed, observer)
+        # The last 10% leave the catalog; the rest is exactly what the previous phase wrote.
+        phases["removed_10pct_resync"] = timed_write(url, changed[: size - size // 10], observer)
+        del changed
+    baseline = copy_baseline(url, rows)
+    phases["copy_baseline"] = {"wall_s": round(baseline, 4), "rows_per_s": round(size / baseline)}
+    for name in ("first_load", "noop_resync", "changed_10pct_resync", "removed_10pct_resync"):
+        phases[name]["ratio_to_copy"] = round(phases[name]["wall_s"] / baseline, 2)
+    return {
+        "size": size,
+        "phases": phases,
+        "per_model_us": {
+            name: round(phase["wall_s"] / size * 1e6, 2) for name, phase in phases.items() if "wall_s" in phase
+        },
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="1k and 10k only (CI)")
+    parser.add_argument("--sizes", default=None, help="comma-separated catalog sizes")
+    parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end Dagster comparison")
+    parser.add_argument("--out", default=str(REPO / "bench" / "results" / "latest.json"))
+    parser.add_argument("--child-size", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child_size:
+        print(json.dumps(run_size(args.child_size)))
+        return
+
+    sizes = (
+        [int(s) for s in args.sizes.split(",")]
+        if args.sizes
+        else ([1000, 10000] if args.quick else [1000, 10000, 100000])
+    )
+    results: dict[str, Any] = {"fixture": fixture_path().name, "sizes": [], "quick": args.quick}
+    for size in sizes:
+        done = subprocess.run(
+            [sys.executable, __file__, "--child-size", str(size)], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            sys.stderr.write(done.stderr)
+            raise SystemExit(f"benchmark of size {size} failed")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        results["sizes"].append(result)
+        print_size(result)
+    if not args.no_e2e:
+        from end_to_end import run_end_to_end
+
+        results["end_to_end"] = run_end_to_end(fixture_path())
+        print_e2e(results["end_to_end"])
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nresults written to {out}")
+
+
+def print_size(result: dict[str, Any]) -> None:
+    print(f"\n== {result['size']:,} models (peak RSS {result['peak_rss_mib']} MiB) ==")
+    print(
+        f"{'phase':24} {'wall s':>9} {'rows/s':>10} {'ins':>8} {'upd':>8} {'xCOPY':>6} {'us/model':>9} {'RSS MiB':>8}"
+    )
+    for name, phase in result["phases"].items():
+        print(
+            f"{name:24} {phase['wall_s']:>9.3f} {phase.get('rows_per_s') or 0:>10,} "
+            f"{phase.get('n_tup_ins', ''):>8} {phase.get('n_tup_upd', ''):>8} {phase.get('ratio_to_copy', ''):>6} "
+            f"{result['per_model_us'][name]:>9} {phase.get('peak_rss_mib', ''):>8}"
+        )
+
+
+def print_e2e(e2e: dict[str, Any]) -> None:
+    print("\n== end to end on the real catalog ==")
+    for key, value in e2e.items():
+        print(f"{key:40} {value}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    main()
