@@ -11,9 +11,10 @@ import gc
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 MODALITIES: tuple[str, ...] = ("text", "image", "video", "audio", "embedding", "multimodal")
 
@@ -157,8 +158,22 @@ def clean_json(value: Any) -> Any:
     return clean_text(str(value))
 
 
+@lru_cache(maxsize=1 << 16)
+def _parse_price_text(value: str) -> Decimal | None:
+    # The same few hundred price strings recur across a catalog; Decimal parsing is the costly part.
+    try:
+        price = Decimal(value)  # surrounding whitespace is allowed by Decimal itself
+    except (InvalidOperation, ValueError):
+        return None
+    if not price.is_finite() or (price and abs(price.adjusted()) > _MAX_ABS_EXPONENT):
+        return None
+    return price
+
+
 def parse_price(value: Any) -> Decimal | None:
     """A price string (USD per token) as an exact Decimal, or None when it is missing or unparseable."""
+    if value.__class__ is str:
+        return _parse_price_text(value)
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
@@ -311,20 +326,33 @@ def classify_modality(model_id: str, inputs: frozenset[str], outputs: frozenset[
 _REASONING_ID_MARKERS = (":thinking", "-r1", "/o1", "/o3", "/o4", "reasoner", "qwq")
 
 
+@lru_cache(maxsize=4096)
+def _parameter_flags(params: tuple[Any, ...] | None) -> dict[str, bool] | None:
+    """What a supported_parameters list says, memoised: catalogs repeat a few hundred distinct lists."""
+    if params is None:
+        return None
+    names = {p for p in params if isinstance(p, str)}
+    return {
+        "reasoning": "reasoning" in names or "include_reasoning" in names,
+        "tools": "tools" in names,
+        "structured_outputs": "structured_outputs" in names,
+        "web_search_options": "web_search_options" in names,
+    }
+
+
 def capabilities(model_id: str, model: dict[str, Any], inputs: frozenset[str]) -> dict[str, bool | None]:
     """Structured API fields first; id heuristics only where a legacy object lacks the field.
 
     None means "unknown": legacy objects carry no `supported_parameters`, and guessing tool support
     from a name would be worse than saying nothing.
     """
-    params_raw = model.get("supported_parameters")
-    params = {p for p in params_raw if isinstance(p, str)} if isinstance(params_raw, list) else None
+    params = _parameter_flags(_hashable_list(model.get("supported_parameters")))
     pricing = model.get("pricing") if isinstance(model.get("pricing"), dict) else {}
     web_price = parse_price(pricing.get("web_search"))
     lowered = model_id.lower()
 
     if params is not None:
-        reasoning: bool | None = "reasoning" in params or "include_reasoning" in params
+        reasoning: bool | None = params["reasoning"]
     elif isinstance(model.get("supports_reasoning"), bool):
         reasoning = model["supports_reasoning"]
     else:
@@ -333,12 +361,12 @@ def capabilities(model_id: str, model: dict[str, Any], inputs: frozenset[str]) -
     return {
         "vision": "image" in inputs,
         "web_search": bool(web_price is not None and web_price > 0)
-        or (params is not None and "web_search_options" in params)
+        or (params is not None and params["web_search_options"])
         or "search" in lowered
         or lowered.endswith(":online"),
-        "tool_calling": None if params is None else "tools" in params,
+        "tool_calling": None if params is None else params["tools"],
         "reasoning": reasoning,
-        "structured_outputs": None if params is None else "structured_outputs" in params,
+        "structured_outputs": None if params is None else params["structured_outputs"],
     }
 
 
@@ -354,8 +382,12 @@ def _unit_prices(units: Any) -> list[Any]:
     return found
 
 
-@dataclass(frozen=True)
-class Prices:
+@lru_cache(maxsize=1 << 16)
+def _per_million_cached(price: Decimal) -> Decimal:
+    return per_million(price)
+
+
+class Prices(NamedTuple):  # a NamedTuple: a frozen dataclass costs microseconds per model to build
     input_per_million: Decimal | None
     output_per_million: Decimal | None
     kind: str | None
@@ -405,11 +437,58 @@ def classify_prices(pricing: Any) -> Prices:
     else:
         kind = None
     return Prices(
-        per_million(prompt) if prompt is not None else None,
-        per_million(completion) if completion is not None else None,
+        _per_million_cached(prompt) if prompt is not None else None,
+        _per_million_cached(completion) if completion is not None else None,
         kind,
         problems,
     )
+
+
+@lru_cache(maxsize=4096)
+def _modality_info(
+    input_list: tuple[Any, ...] | None, output_list: tuple[Any, ...] | None, legacy: Any
+) -> tuple[list[str], list[str], str, list[str]]:
+    """(sorted inputs, sorted outputs, modality before the id rule, unknown outputs), memoised.
+
+    A catalog has a few dozen distinct architectures, so this is computed a few dozen times.
+    """
+    architecture: dict[str, Any] = {"modality": legacy}
+    if input_list is not None:
+        architecture["input_modalities"] = list(input_list)
+    if output_list is not None:
+        architecture["output_modalities"] = list(output_list)
+    inputs, outputs = modality_sets(architecture)
+    return sorted(inputs), sorted(outputs), classify_modality("", inputs, outputs), sorted(outputs - KNOWN_OUTPUTS)
+
+
+def _hashable_list(value: Any) -> tuple[Any, ...] | None:
+    if not isinstance(value, list):
+        return None
+    try:
+        items = tuple(value)
+        hash(items)
+    except TypeError:
+        items = tuple(v for v in value if isinstance(v, str))
+    return items
+
+
+def _architecture_key(architecture: Any) -> tuple[Any, Any, Any]:
+    if not isinstance(architecture, dict):
+        return None, None, None
+    legacy = architecture.get("modality")
+    return (
+        _hashable_list(architecture.get("input_modalities")),
+        _hashable_list(architecture.get("output_modalities")),
+        legacy if isinstance(legacy, str) else None,
+    )
+
+
+def _clean_pricing(pricing: dict[str, Any]) -> dict[str, Any]:
+    """The pricing object itself when it is already storable (the usual case), else a cleaned copy."""
+    for key, value in pricing.items():
+        if not (value.__class__ is str and value.isascii() and "\x00" not in value and key.__class__ is str):
+            return clean_json(pricing)
+    return pricing
 
 
 def classify_model(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -423,8 +502,12 @@ def classify_model(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     slug = provider_slug(model_id)
     architecture = model.get("architecture")
     arch = architecture if isinstance(architecture, dict) else {}
-    inputs, outputs = modality_sets(architecture)
-    prices = classify_prices(model.get("pricing"))
+    input_list, output_list, modality, unknown_outputs = _modality_info(*_architecture_key(architecture))
+    lowered_id = model_id.lower()
+    if modality in ("multimodal", "text") and "embedding" in lowered_id:
+        modality = "embedding"
+    pricing = model.get("pricing")
+    prices = classify_prices(pricing)
     problems = list(prices.problems)
 
     context_length, ok = parse_positive_int(model.get("context_length"))
@@ -445,16 +528,16 @@ def classify_model(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "description": clean_text(model.get("description")),
         "provider": provider_display_name(slug, model),
         "provider_slug": slug,
-        "modality": classify_modality(model_id.lower(), inputs, outputs),
-        "input_modalities": sorted(inputs),
-        "output_modalities": sorted(outputs),
+        "modality": modality,
+        "input_modalities": list(input_list),
+        "output_modalities": list(output_list),
         "context_length": context_length,
         "max_completion_tokens": max_completion,
         "input_cost_per_million": prices.input_per_million,
         "output_cost_per_million": prices.output_per_million,
         "pricing_kind": prices.kind,
-        "pricing": clean_json(model.get("pricing")) if isinstance(model.get("pricing"), dict) else None,
-        "capabilities": capabilities(model_id, model, inputs),
+        "pricing": _clean_pricing(pricing) if isinstance(pricing, dict) else None,
+        "capabilities": capabilities(model_id, model, frozenset(input_list)),
         "supported_parameters": clean_text_list(params) if isinstance(params, list) else None,
         "hugging_face_id": hf_id or None,
         "tokenizer": clean_text(arch.get("tokenizer")),
@@ -463,7 +546,7 @@ def classify_model(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "expiration_date": parse_date(model.get("expiration_date")),
     }
     notes = {
-        "unknown_outputs": sorted(outputs - KNOWN_OUTPUTS),
+        "unknown_outputs": unknown_outputs,
         "problems": problems,
         "price_problems": len(prices.problems),
     }
