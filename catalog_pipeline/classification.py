@@ -11,9 +11,9 @@ import gc
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 MODALITIES: tuple[str, ...] = ("text", "image", "video", "audio", "embedding", "multimodal")
