@@ -181,12 +181,18 @@ def _record_prices(conn: psycopg.Connection, params: Mapping[str, Any]) -> int:
 
 
 def _upsert(conn: psycopg.Connection, params: Mapping[str, Any]) -> tuple[int, int]:
-    """(inserted, updated). Rows whose synced values are unchanged and still active are not touched."""
+    """(inserted, updated). Rows whose synced values are unchanged and still active are not touched.
+
+    A hash join first drops the unchanged rows, so a quiet day's re-sync sends only the few changed rows
+    through ON CONFLICT's per-row index probe; the ON CONFLICT condition repeats the test for safety.
+    """
     synced = [c for c in SYNCED_COLUMNS if c != "openrouter_id"]
     query = sql.SQL(
         """WITH written AS (
                INSERT INTO ai_models AS m ({cols}, is_active, removed_at, first_seen_at, created_at, updated_at)
-               SELECT {cols}, true, NULL, %(ts)s, %(ts)s, %(ts)s FROM ai_models_stage
+               SELECT {staged}, true, NULL, %(ts)s, %(ts)s, %(ts)s
+                 FROM ai_models_stage s LEFT JOIN ai_models cur ON cur.openrouter_id = s.openrouter_id
+                WHERE cur.openrouter_id IS NULL OR NOT cur.is_active OR ({current}) IS DISTINCT FROM ({incoming})
                ON CONFLICT (openrouter_id) DO UPDATE
                   SET {assignments}, is_active = true, removed_at = NULL, updated_at = EXCLUDED.updated_at
                 WHERE NOT m.is_active OR ({old}) IS DISTINCT FROM ({new})
@@ -194,6 +200,9 @@ def _upsert(conn: psycopg.Connection, params: Mapping[str, Any]) -> tuple[int, i
            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"""
     ).format(
         cols=_cols(SYNCED_COLUMNS),
+        staged=sql.SQL(", ").join(sql.SQL("s.{c}").format(c=sql.Identifier(c)) for c in SYNCED_COLUMNS),
+        current=sql.SQL(", ").join(sql.SQL("cur.{c}").format(c=sql.Identifier(c)) for c in synced),
+        incoming=sql.SQL(", ").join(sql.SQL("s.{c}").format(c=sql.Identifier(c)) for c in synced),
         assignments=sql.SQL(", ").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in synced),
         old=sql.SQL(", ").join(sql.SQL("m.{c}").format(c=sql.Identifier(c)) for c in synced),
         new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in synced),

@@ -92,7 +92,7 @@ _INT4_MAX = 2**31 - 1
 # A btree index entry must fit in about 2.7 kB; an id near that cannot be stored under UNIQUE.
 MAX_ID_LENGTH = 512
 _MILLION_EXP = 6
-_ONE = Decimal(1)
+_ZERO = Decimal(0)
 # Pricing keys that are not prices (OpenRouter has sent a "discount" factor).
 _NON_PRICE_KEYS = frozenset({"discount", "units"})
 
@@ -158,9 +158,7 @@ def clean_json(value: Any) -> Any:
     return clean_text(str(value))
 
 
-@lru_cache(maxsize=1 << 16)
 def _parse_price_text(value: str) -> Decimal | None:
-    # The same few hundred price strings recur across a catalog; Decimal parsing is the costly part.
     try:
         price = Decimal(value)  # surrounding whitespace is allowed by Decimal itself
     except (InvalidOperation, ValueError):
@@ -194,11 +192,49 @@ def parse_price(value: Any) -> Decimal | None:
     return price
 
 
+_MIN_PRICE = 10.0**-_MAX_ABS_EXPONENT
+_MAX_PRICE = 10.0 ** (_MAX_ABS_EXPONENT + 1)
+
+
+def price_sign(value: Any) -> int | None:
+    """-1, 0 or 1 for a parseable price, None otherwise: the same verdicts as parse_price, without a Decimal.
+
+    A decimal string's float keeps its sign and whether it is zero, which is all the paid/free/variable
+    decision needs.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str | int | float):
+        try:
+            number = float(value)
+        except (ValueError, OverflowError):
+            return None
+        if number != number or number in (math.inf, -math.inf):
+            return None
+        if number == 0:
+            return 0
+        if not _MIN_PRICE <= abs(number) < _MAX_PRICE:
+            return parse_price_sign_exact(value)
+        return 1 if number > 0 else -1
+    return None
+
+
+def parse_price_sign_exact(value: Any) -> int | None:
+    """The slow, exact verdict near the bounds, where a float's rounding could disagree with Decimal."""
+    return _decimal_sign(parse_price(value))
+
+
+def _decimal_sign(price: Decimal | None) -> int | None:
+    if price is None:
+        return None
+    return -1 if price < 0 else (1 if price else 0)
+
+
 def per_million(price: Decimal) -> Decimal:
     """Exact price per million tokens: a shift of the decimal exponent, no rounding."""
-    shifted = price.scaleb(_MILLION_EXP)
-    # "1E+1" is exact but unreadable in a DataFrame; at most 18 integer digits, so no rounding here.
-    return shifted.quantize(_ONE) if shifted.as_tuple().exponent > 0 else shifted
+    # scaleb only moves the exponent (exact). Adding 0 turns "1E+1" into "10" (the result takes the smaller
+    # exponent); with at most 19 integer digits it stays within the 28-digit context, so nothing rounds.
+    return price.scaleb(_MILLION_EXP) + _ZERO
 
 
 def parse_positive_int(value: Any) -> tuple[int | None, bool]:
@@ -348,7 +384,7 @@ def capabilities(model_id: str, model: dict[str, Any], inputs: frozenset[str]) -
     """
     params = _parameter_flags(_hashable_list(model.get("supported_parameters")))
     pricing = model.get("pricing") if isinstance(model.get("pricing"), dict) else {}
-    web_price = parse_price(pricing.get("web_search"))
+    web_sign = price_sign(pricing.get("web_search"))
     lowered = model_id.lower()
 
     if params is not None:
@@ -360,7 +396,7 @@ def capabilities(model_id: str, model: dict[str, Any], inputs: frozenset[str]) -
 
     return {
         "vision": "image" in inputs,
-        "web_search": bool(web_price is not None and web_price > 0)
+        "web_search": web_sign == 1
         or (params is not None and params["web_search_options"])
         or "search" in lowered
         or lowered.endswith(":online"),
@@ -382,11 +418,6 @@ def _unit_prices(units: Any) -> list[Any]:
     return found
 
 
-@lru_cache(maxsize=1 << 16)
-def _per_million_cached(price: Decimal) -> Decimal:
-    return per_million(price)
-
-
 class Prices(NamedTuple):  # a NamedTuple: a frozen dataclass costs microseconds per model to build
     input_per_million: Decimal | None
     output_per_million: Decimal | None
@@ -398,30 +429,30 @@ def classify_prices(pricing: Any) -> Prices:
     """Token prices per million (exact), and whether the model is paid, free or variable-priced."""
     if not isinstance(pricing, dict):
         return Prices(None, None, None, ("pricing missing",))
-    prompt = completion = None
+    prompt = parse_price(pricing.get("prompt"))
+    completion = parse_price(pricing.get("completion"))
     negative = positive = unparseable = False
     for key, raw in pricing.items():
         if key in _NON_PRICE_KEYS:
             continue
-        price = parse_price(raw)
-        if key == "prompt":
-            prompt = price
-        elif key == "completion":
-            completion = price
-        if price is None:
+        # Only the sign matters here; token prices were parsed exactly above.
+        sign = price_sign(raw) if key != "prompt" and key != "completion" else _decimal_sign(
+            prompt if key == "prompt" else completion
+        )
+        if sign is None:
             unparseable = True
-        elif price < 0:
+        elif sign < 0:
             negative = True
-        elif price:
+        elif sign:
             positive = True
     if "units" in pricing:
         for raw in _unit_prices(pricing["units"]):
-            price = parse_price(raw)
-            if price is None:
+            sign = price_sign(raw)
+            if sign is None:
                 unparseable = True
-            elif price < 0:
+            elif sign < 0:
                 negative = True
-            elif price:
+            elif sign:
                 positive = True
     problems = tuple(
         f"{key} price missing or unparseable: {str(pricing.get(key))[:40]!r}"
@@ -437,8 +468,8 @@ def classify_prices(pricing: Any) -> Prices:
     else:
         kind = None
     return Prices(
-        _per_million_cached(prompt) if prompt is not None else None,
-        _per_million_cached(completion) if completion is not None else None,
+        per_million(prompt) if prompt is not None else None,
+        per_million(completion) if completion is not None else None,
         kind,
         problems,
     )
