@@ -17,7 +17,7 @@ from psycopg import sql
 
 from catalog_pipeline.catalog_db import SYNC_LOCK_KEY
 from catalog_pipeline.classification import MODALITIES, SYNCED_COLUMNS
-from catalog_pipeline.copy_format import copy_chunks
+from catalog_pipeline.copy_format import copy_fields, escape_text, row_digest
 
 TABLE = "ai_models"
 REPORT_LIMIT = 25  # ids listed per section of the change report; totals are always exact
@@ -30,7 +30,8 @@ class CuratedFlagsChanged(RuntimeError):
 @dataclass
 class SyncOutcome:
     synced_at: datetime
-    staged: int
+    staged: int  # rows sent to the database (new, changed or returning)
+    total: int  # rows in this catalog
     inserted: int
     updated: int
     unchanged: int
@@ -68,23 +69,56 @@ def active_counts(conn: psycopg.Connection) -> dict[str, int]:
     return counts
 
 
-def _stage(conn: psycopg.Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+def _stage(
+    conn: psycopg.Connection, rows: Iterable[Mapping[str, Any]], known: Mapping[str, str | None] | None = None
+) -> tuple[int, int]:
+    """COPY the rows that may need writing into ai_models_stage, and every id into ai_models_seen.
+
+    `known` maps the active rows' ids to their stored digests; a row with the same digest is unchanged and
+    is not staged. Returns (rows seen, rows staged).
+    """
+    known = known or {}
     conn.execute(
-        sql.SQL("CREATE TEMP TABLE ai_models_stage ON COMMIT DROP AS SELECT {cols} FROM ai_models WITH NO DATA").format(
-            cols=_cols(SYNCED_COLUMNS)
-        )
+        sql.SQL(
+            "CREATE TEMP TABLE ai_models_stage ON COMMIT DROP AS SELECT {cols}, sync_hash FROM ai_models WITH NO DATA"
+        ).format(cols=_cols(SYNCED_COLUMNS))
     )
+    conn.execute("CREATE TEMP TABLE ai_models_seen (openrouter_id text) ON COMMIT DROP")
+    seen: list[str] = []
     staged = 0
+    buffer: list[str] = []
     with conn.cursor() as cur:
-        with cur.copy(sql.SQL("COPY ai_models_stage ({cols}) FROM STDIN").format(cols=_cols(SYNCED_COLUMNS))) as copy:
-            for text, count in copy_chunks(rows):
-                copy.write(text)
-                staged += count
-    # A primary key makes duplicates fail loudly here rather than inside ON CONFLICT, and gives the
-    # planner an index for the joins below.
+        copy_stage = sql.SQL("COPY ai_models_stage ({cols}, sync_hash) FROM STDIN").format(cols=_cols(SYNCED_COLUMNS))
+        with cur.copy(copy_stage) as copy:
+            for row in rows:
+                model_id = row["openrouter_id"]
+                seen.append(model_id)
+                fields = copy_fields(row)
+                digest = row_digest(fields)
+                if known.get(model_id) == digest:
+                    continue
+                buffer.append(f"{fields}\t{digest}\n")
+                staged += 1
+                if len(buffer) >= 2000:
+                    copy.write("".join(buffer))
+                    buffer = []
+            if buffer:
+                copy.write("".join(buffer))
+        with cur.copy("COPY ai_models_seen (openrouter_id) FROM STDIN") as copy:
+            for start in range(0, len(seen), 5000):
+                copy.write("".join(escape_text(i) + "\n" for i in seen[start : start + 5000]))
+    # Primary keys make duplicates fail loudly here rather than inside ON CONFLICT, and give the planner
+    # indexes for the joins below.
     conn.execute("ALTER TABLE ai_models_stage ADD PRIMARY KEY (openrouter_id)")
+    conn.execute("ALTER TABLE ai_models_seen ADD PRIMARY KEY (openrouter_id)")
     conn.execute("ANALYZE ai_models_stage")
-    return staged
+    conn.execute("ANALYZE ai_models_seen")
+    return len(seen), staged
+
+
+def _known_digests(conn: psycopg.Connection) -> dict[str, str | None]:
+    """Stored digests of the active rows (inactive ones are always staged, to be reactivated)."""
+    return dict(conn.execute("SELECT openrouter_id, sync_hash FROM ai_models WHERE is_active").fetchall())
 
 
 def _id_list(conn: psycopg.Connection, query: str) -> tuple[list[str], int]:
@@ -189,12 +223,14 @@ def _upsert(conn: psycopg.Connection, params: Mapping[str, Any]) -> tuple[int, i
     synced = [c for c in SYNCED_COLUMNS if c != "openrouter_id"]
     query = sql.SQL(
         """WITH written AS (
-               INSERT INTO ai_models AS m ({cols}, is_active, removed_at, first_seen_at, created_at, updated_at)
-               SELECT {staged}, true, NULL, %(ts)s, %(ts)s, %(ts)s
+               INSERT INTO ai_models AS m
+                      ({cols}, sync_hash, is_active, removed_at, first_seen_at, created_at, updated_at)
+               SELECT {staged}, s.sync_hash, true, NULL, %(ts)s, %(ts)s, %(ts)s
                  FROM ai_models_stage s LEFT JOIN ai_models cur ON cur.openrouter_id = s.openrouter_id
                 WHERE cur.openrouter_id IS NULL OR NOT cur.is_active OR ({current}) IS DISTINCT FROM ({incoming})
                ON CONFLICT (openrouter_id) DO UPDATE
-                  SET {assignments}, is_active = true, removed_at = NULL, updated_at = EXCLUDED.updated_at
+                  SET {assignments}, sync_hash = EXCLUDED.sync_hash, is_active = true, removed_at = NULL,
+                      updated_at = EXCLUDED.updated_at
                 WHERE NOT m.is_active OR ({old}) IS DISTINCT FROM ({new})
                RETURNING (xmax = 0) AS inserted)
            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"""
@@ -208,6 +244,13 @@ def _upsert(conn: psycopg.Connection, params: Mapping[str, Any]) -> tuple[int, i
         new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in synced),
     )
     inserted, updated = conn.execute(query, params).fetchone()
+    # Rows staged only because their digest was missing or stale (e.g. right after migration 006) are equal
+    # in value and were not updated above; record their digest so the next sync can skip them.
+    conn.execute(
+        """UPDATE ai_models m SET sync_hash = s.sync_hash
+             FROM ai_models_stage s
+            WHERE m.openrouter_id = s.openrouter_id AND m.sync_hash IS DISTINCT FROM s.sync_hash"""
+    )
     return inserted, updated
 
 
@@ -216,7 +259,7 @@ def _deactivate_missing(conn: psycopg.Connection, params: Mapping[str, Any]) -> 
         """WITH gone AS (
                 UPDATE ai_models m SET is_active = false, removed_at = %(ts)s, updated_at = %(ts)s
                  WHERE m.is_active
-                   AND NOT EXISTS (SELECT 1 FROM ai_models_stage s WHERE s.openrouter_id = m.openrouter_id)
+                   AND NOT EXISTS (SELECT 1 FROM ai_models_seen s WHERE s.openrouter_id = m.openrouter_id)
                 RETURNING m.openrouter_id),
             closed AS (
                 UPDATE ai_model_price_history h SET valid_to = %(ts)s
@@ -250,8 +293,8 @@ def write_catalog(
         ts = synced_at or conn.execute("SELECT now()").fetchone()[0]
         params = {"ts": ts, "run_id": run_id}
         curated_before = curated_ids(conn)
-        staged = _stage(conn, rows)
-        say(f"staged {staged} rows with COPY")
+        total, staged = _stage(conn, rows, _known_digests(conn))
+        say(f"{total} rows to sync; {staged} new, changed or returning rows staged with COPY")
         changes = _report_changes(conn)
         periods_opened = _record_prices(conn, params)
         inserted, updated = _upsert(conn, params)
@@ -274,7 +317,7 @@ def write_catalog(
                 finished_at=ts,
                 inserted=inserted,
                 updated=updated,
-                unchanged=staged - inserted - updated,
+                unchanged=total - inserted - updated,
                 deactivated=deactivated,
                 reactivated=changes["reactivated"],
                 curated_before=len(curated_before),
@@ -284,9 +327,10 @@ def write_catalog(
     return SyncOutcome(
         synced_at=ts,
         staged=staged,
+        total=total,
         inserted=inserted,
         updated=updated,
-        unchanged=staged - inserted - updated,
+        unchanged=total - inserted - updated,
         deactivated=deactivated,
         reactivated=changes["reactivated"],
         curated_before=curated_before,

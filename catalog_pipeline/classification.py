@@ -436,8 +436,10 @@ def classify_prices(pricing: Any) -> Prices:
         if key in _NON_PRICE_KEYS:
             continue
         # Only the sign matters here; token prices were parsed exactly above.
-        sign = price_sign(raw) if key != "prompt" and key != "completion" else _decimal_sign(
-            prompt if key == "prompt" else completion
+        sign = (
+            price_sign(raw)
+            if key != "prompt" and key != "completion"
+            else _decimal_sign(prompt if key == "prompt" else completion)
         )
         if sign is None:
             unparseable = True

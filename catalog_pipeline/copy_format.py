@@ -7,6 +7,7 @@ sent in chunks. The format is COPY's default text format: tab-separated, `\\N` f
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
@@ -16,7 +17,9 @@ from typing import Any
 from catalog_pipeline.classification import SYNCED_COLUMNS
 
 NULL = "\\N"
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+# Sorted keys: the same values always give the same line, whatever order the API listed them in, so a
+# line's digest changes only when a value does.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str, sort_keys=True)
 
 # Column types of SYNCED_COLUMNS; anything not listed is text.
 _ARRAY_COLUMNS = frozenset({"input_modalities", "output_modalities", "supported_parameters"})
@@ -27,7 +30,8 @@ _NUMBER_COLUMNS = frozenset(
 _TIME_COLUMNS = frozenset({"openrouter_created_at", "expiration_date"})
 
 
-def _text(value: str) -> str:
+def escape_text(value: str) -> str:
+    """A text value escaped for COPY's text format."""
     # str.replace is C-fast; str.translate with a mapping is not (tens of µs on a long description).
     if "\\" in value:
         value = value.replace("\\", "\\\\")
@@ -47,11 +51,11 @@ def _array(values: list[str]) -> str:
     raw = "".join(values)
     if "\\" in raw or '"' in raw:
         values = [v.replace("\\", "\\\\").replace('"', '\\"') for v in values]
-    return _text('{"' + '","'.join(values) + '"}')
+    return escape_text('{"' + '","'.join(values) + '"}')
 
 
 def _json(value: Any) -> str:
-    return _text(_JSON.encode(value))
+    return escape_text(_JSON.encode(value))
 
 
 def _number(value: int | Decimal) -> str:
@@ -71,15 +75,25 @@ def _encoder(column: str) -> Any:
         return _number
     if column in _TIME_COLUMNS:
         return _moment
-    return _text
+    return escape_text
 
 
 _PAIRS = tuple((column, _encoder(column)) for column in SYNCED_COLUMNS)
 
 
+def copy_fields(row: Mapping[str, Any]) -> str:
+    """One row (keyed by SYNCED_COLUMNS) as tab-separated COPY text fields, without the newline."""
+    return "\t".join(NULL if (value := row[c]) is None else encode(value) for c, encode in _PAIRS)
+
+
 def copy_line(row: Mapping[str, Any]) -> str:
     """One row (keyed by SYNCED_COLUMNS) as a COPY text line, newline included."""
-    return "\t".join(NULL if (value := row[c]) is None else encode(value) for c, encode in _PAIRS) + "\n"
+    return copy_fields(row) + "\n"
+
+
+def row_digest(fields: str) -> str:
+    """A short digest of a row's COPY fields; equal values give equal digests."""
+    return hashlib.blake2b(fields.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def copy_chunks(rows: Iterable[Mapping[str, Any]], chunk_rows: int = 2000) -> Iterator[tuple[str, int]]:

@@ -53,7 +53,7 @@ def test_copy_round_trip(catalog_db, generated):
     catalog_db.ensure_schema()
     with psycopg.connect(catalog_db.url, autocommit=True) as conn:
         with conn.transaction(force_rollback=True):
-            _stage(conn, generated)
+            _stage(conn, generated, {})
             stored = conn.execute(
                 "SELECT " + ", ".join(SYNCED_COLUMNS) + ' FROM ai_models_stage ORDER BY openrouter_id COLLATE "C"'  # noqa: S608
             ).fetchall()

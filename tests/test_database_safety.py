@@ -159,13 +159,13 @@ def test_failed_migration_leaves_the_schema_as_it_was(catalog_db, pg, tmp_path):
         "INSERT INTO ai_models (openrouter_id, name, provider, provider_slug, is_curated) "
         "VALUES ('a/b', 'b', 'a', 'a', true)"
     )
-    (sql_dir / "006_half_broken.sql").write_text(
+    (sql_dir / "099_half_broken.sql").write_text(
         "CREATE TABLE half_done (id int);\n"
         "ALTER TABLE ai_models ADD COLUMN half_done_col int;\n"
         "UPDATE ai_models SET is_curated = false;\n"
         "SELECT 1 / 0;\n"
     )
-    with pytest.raises(CatalogDatabaseError, match="migration 006_half_broken.sql failed and was rolled back"):
+    with pytest.raises(CatalogDatabaseError, match="migration 099_half_broken.sql failed and was rolled back"):
         catalog_db.ensure_schema(sql_dir)
     assert pg.execute("SELECT to_regclass('public.half_done')").fetchone()[0] is None
     assert (
@@ -176,4 +176,4 @@ def test_failed_migration_leaves_the_schema_as_it_was(catalog_db, pg, tmp_path):
         == 0
     )
     assert pg.execute("SELECT is_curated FROM ai_models WHERE openrouter_id = 'a/b'").fetchone()[0] is True
-    assert pg.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == "005_create_ai_model_sync_runs"
+    assert pg.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == "006_add_ai_models_sync_hash"

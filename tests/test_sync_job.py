@@ -165,3 +165,17 @@ def test_malformed_models_are_set_aside_and_the_rest_syncs(catalog_db, pg, openr
     assert "no provider part" in classified["set_aside"]
     assert pg.execute("SELECT count(*) FROM ai_models").fetchone()[0] == 23
     assert check_results(result)["modality_counts"].passed
+
+
+def test_hand_edits_of_synced_columns_are_restored_by_the_next_sync(catalog_db, pg, openrouter, handwritten_catalog):
+    # Unchanged rows are skipped by their digest; a hand edit forgets the digest (trigger), so it is re-checked.
+    assert _sync(catalog_db, openrouter, handwritten_catalog).success
+    pg.execute("UPDATE ai_models SET name = 'Hand edited', is_curated = true WHERE openrouter_id = 'openai/gpt-4o'")
+    result = _sync(catalog_db, openrouter, handwritten_catalog)
+    assert result.success
+    meta = materialization_metadata(result, "ai_models_table")
+    assert (meta["updated"], meta["unchanged"]) == (1, 22)
+    assert pg.execute("SELECT name, is_curated FROM ai_models WHERE openrouter_id = 'openai/gpt-4o'").fetchone() == (
+        "OpenAI: GPT-4o",
+        True,
+    )
