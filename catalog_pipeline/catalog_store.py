@@ -74,8 +74,8 @@ def _stage(
 ) -> tuple[int, int]:
     """COPY the rows that may need writing into ai_models_stage, and every id into ai_models_seen.
 
-    `known` maps the active rows' ids to their stored digests; a row with the same digest is unchanged and
-    is not staged. Returns (rows seen, rows staged).
+    `known` maps the active rows' ids (as COPY text) to their stored digests; a row with the same digest is
+    unchanged and is not staged. Returns (rows seen, rows staged).
     """
     known = known or {}
     conn.execute(
@@ -91,7 +91,7 @@ def _stage(
         copy_stage = sql.SQL("COPY ai_models_stage ({cols}, sync_hash) FROM STDIN").format(cols=_cols(SYNCED_COLUMNS))
         with cur.copy(copy_stage) as copy:
             for row in rows:
-                model_id = row["openrouter_id"]
+                model_id = escape_text(row["openrouter_id"])  # the id as COPY text, as `known` holds it
                 seen.append(model_id)
                 fields = copy_fields(row)
                 digest = row_digest(fields)
@@ -106,7 +106,7 @@ def _stage(
                 copy.write("".join(buffer))
         with cur.copy("COPY ai_models_seen (openrouter_id) FROM STDIN") as copy:
             for start in range(0, len(seen), 5000):
-                copy.write("".join(escape_text(i) + "\n" for i in seen[start : start + 5000]))
+                copy.write("\n".join(seen[start : start + 5000]) + "\n")
     # Primary keys make duplicates fail loudly here rather than inside ON CONFLICT, and give the planner
     # indexes for the joins below.
     conn.execute("ALTER TABLE ai_models_stage ADD PRIMARY KEY (openrouter_id)")
@@ -117,8 +117,19 @@ def _stage(
 
 
 def _known_digests(conn: psycopg.Connection) -> dict[str, str | None]:
-    """Stored digests of the active rows (inactive ones are always staged, to be reactivated)."""
-    return dict(conn.execute("SELECT openrouter_id, sync_hash FROM ai_models WHERE is_active").fetchall())
+    """Stored digests of the active rows by id as COPY text (inactive rows are always staged, to return).
+
+    Read with COPY: a hundred thousand (id, digest) pairs arrive in a fraction of the time rows would.
+    """
+    with conn.cursor() as cur:
+        with cur.copy("COPY (SELECT openrouter_id, sync_hash FROM ai_models WHERE is_active) TO STDOUT") as copy:
+            text = b"".join(bytes(block) for block in copy).decode("utf-8")
+    known: dict[str, str | None] = {}
+    for line in text.split("\n"):
+        if line:
+            model_id, _, digest = line.rpartition("\t")  # tabs inside an id arrive escaped as \t
+            known[model_id] = None if digest == "\\N" else digest
+    return known
 
 
 def _id_list(conn: psycopg.Connection, query: str) -> tuple[list[str], int]:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from catalog_pipeline.classification import SYNCED_COLUMNS
@@ -46,6 +47,12 @@ def escape_text(value: str) -> str:
 
 def _array(values: list[str]) -> str:
     """A text[] literal: every element quoted, so commas, braces, spaces and NULL-like words stay data."""
+    return _array_literal(tuple(values))
+
+
+@lru_cache(maxsize=8192)
+def _array_literal(values: tuple[str, ...]) -> str:
+    # Catalogs repeat the same modality and parameter lists thousands of times.
     if not values:
         return "{}"
     raw = "".join(values)
@@ -56,6 +63,19 @@ def _array(values: list[str]) -> str:
 
 def _json(value: Any) -> str:
     return escape_text(_JSON.encode(value))
+
+
+def _flags(value: dict[str, Any]) -> str:
+    """capabilities: a handful of booleans, a few dozen distinct objects per catalog, so memoised."""
+    try:
+        return _flags_json(tuple(value.items()))
+    except TypeError:  # an unhashable value: not flags after all
+        return _json(value)
+
+
+@lru_cache(maxsize=4096)
+def _flags_json(items: tuple[tuple[str, bool | None], ...]) -> str:
+    return escape_text(_JSON.encode(dict(items)))
 
 
 def _number(value: int | Decimal) -> str:
@@ -69,6 +89,8 @@ def _moment(value: date | datetime) -> str:
 def _encoder(column: str) -> Any:
     if column in _ARRAY_COLUMNS:
         return _array
+    if column == "capabilities":
+        return _flags
     if column in _JSON_COLUMNS:
         return _json
     if column in _NUMBER_COLUMNS:
@@ -83,7 +105,7 @@ _PAIRS = tuple((column, _encoder(column)) for column in SYNCED_COLUMNS)
 
 def copy_fields(row: Mapping[str, Any]) -> str:
     """One row (keyed by SYNCED_COLUMNS) as tab-separated COPY text fields, without the newline."""
-    return "\t".join(NULL if (value := row[c]) is None else encode(value) for c, encode in _PAIRS)
+    return "\t".join([NULL if (value := row[c]) is None else encode(value) for c, encode in _PAIRS])
 
 
 def copy_line(row: Mapping[str, Any]) -> str:

@@ -8,12 +8,11 @@ COMMENT ON COLUMN ai_models.sync_hash IS
     'Digest of the synced values as last written by the sync; an optimisation, never read by consumers.';
 
 -- A hand edit of a synced column (say, a corrected name) forgets the digest, so the next sync compares that
--- row in full and restores the catalog's value. The sync's own writes always set a new digest.
+-- row in full and restores the catalog's value.
 CREATE OR REPLACE FUNCTION ai_models_forget_sync_hash() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.sync_hash IS NOT DISTINCT FROM OLD.sync_hash
-       AND (NEW.openrouter_id, NEW.canonical_slug, NEW.name, NEW.description, NEW.provider, NEW.provider_slug,
+    IF (NEW.openrouter_id, NEW.canonical_slug, NEW.name, NEW.description, NEW.provider, NEW.provider_slug,
             NEW.modality, NEW.input_modalities, NEW.output_modalities, NEW.context_length,
             NEW.max_completion_tokens, NEW.input_cost_per_million, NEW.output_cost_per_million,
             NEW.pricing_kind, NEW.pricing, NEW.capabilities, NEW.supported_parameters,
@@ -34,6 +33,9 @@ END
 $$;
 
 DROP TRIGGER IF EXISTS ai_models_forget_sync_hash ON ai_models;
+-- WHEN keeps the sync's own updates (which always carry a new digest) from calling the function at all.
 CREATE TRIGGER ai_models_forget_sync_hash
     BEFORE UPDATE ON ai_models
-    FOR EACH ROW EXECUTE FUNCTION ai_models_forget_sync_hash();
+    FOR EACH ROW
+    WHEN (NEW.sync_hash IS NOT DISTINCT FROM OLD.sync_hash)
+    EXECUTE FUNCTION ai_models_forget_sync_hash();

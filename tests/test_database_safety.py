@@ -177,3 +177,23 @@ def test_failed_migration_leaves_the_schema_as_it_was(catalog_db, pg, tmp_path):
     )
     assert pg.execute("SELECT is_curated FROM ai_models WHERE openrouter_id = 'a/b'").fetchone()[0] is True
     assert pg.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == "006_add_ai_models_sync_hash"
+
+
+def test_unchanged_rows_are_not_restaged_whatever_their_id(catalog_db, pg, handwritten_catalog):
+    """The digest prefilter matches ids holding COPY's special characters, so nothing is re-sent."""
+    catalog_db.ensure_schema()
+    models = handwritten_catalog["data"] + [
+        {**handwritten_catalog["data"][0], "id": "weird/tab\there\\back\\\\slash\nnew line\rcr"},
+        {**handwritten_catalog["data"][0], "id": "weird/\\N"},
+    ]
+    rows = classify_catalog(models).rows
+    with psycopg.connect(catalog_db.url, autocommit=True) as conn:
+        first = write_catalog(conn, rows)
+        second = write_catalog(conn, rows)
+        pg.execute("UPDATE ai_models SET is_active = false WHERE openrouter_id = 'weird/\\N'")
+        third = write_catalog(conn, rows)
+    assert (first.total, first.staged, first.inserted) == (25, 25, 25)
+    assert (second.total, second.staged, second.inserted, second.updated, second.unchanged) == (25, 0, 0, 0, 25)
+    assert (third.staged, third.updated, third.reactivated) == (1, 1, 1)
+    stored = {r[0] for r in pg.execute("SELECT openrouter_id FROM ai_models WHERE openrouter_id LIKE 'weird/%'")}
+    assert stored == {"weird/tab\there\\back\\\\slash\nnew line\rcr", "weird/\\N"}
