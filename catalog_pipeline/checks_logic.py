@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import psycopg
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
 from catalog_pipeline.catalog_store import SyncOutcome
 from catalog_pipeline.classification import MODALITIES
 
 SHOWN = 25
+MAX_SANE_PRICE_PER_MILLION = 10_000
 
 
 def modality_counts_result(
@@ -80,3 +82,34 @@ def truncation_verdict(
         "vanished_modalities": vanished,
     }
     return share_ok and not vanished, details
+
+
+def prices_sane_result(conn: psycopg.Connection) -> AssetCheckResult:
+    """WARN when an active row has a negative cost, more than $10,000 per million, or costs while variable."""
+    rows = conn.execute(
+        """SELECT openrouter_id,
+                  least(input_cost_per_million, output_cost_per_million) < 0 AS negative,
+                  greatest(input_cost_per_million, output_cost_per_million) > %(cap)s AS too_high,
+                  pricing_kind = 'variable'
+                    AND (input_cost_per_million IS NOT NULL OR output_cost_per_million IS NOT NULL)
+                    AS variable_with_cost
+             FROM ai_models
+            WHERE is_active
+              AND (least(input_cost_per_million, output_cost_per_million) < 0
+                   OR greatest(input_cost_per_million, output_cost_per_million) > %(cap)s
+                   OR (pricing_kind = 'variable'
+                       AND (input_cost_per_million IS NOT NULL OR output_cost_per_million IS NOT NULL)))
+            ORDER BY openrouter_id""",
+        {"cap": MAX_SANE_PRICE_PER_MILLION},
+    ).fetchall()
+    return AssetCheckResult(
+        check_name="prices_sane",
+        passed=not rows,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "negative_cost": MetadataValue.json([r[0] for r in rows if r[1]][:SHOWN]),
+            "above_10000_per_million": MetadataValue.json([r[0] for r in rows if r[2]][:SHOWN]),
+            "variable_with_cost": MetadataValue.json([r[0] for r in rows if r[3]][:SHOWN]),
+            "offending_total": len(rows),
+        },
+    )

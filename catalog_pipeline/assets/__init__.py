@@ -1,8 +1,8 @@
 from catalog_pipeline.assets.catalog import ai_models_table, classified_models, raw_openrouter_models
-from catalog_pipeline.assets.checks import catalog_not_truncated, prices_sane
+from catalog_pipeline.assets.checks import catalog_not_truncated
 
 catalog_assets = [raw_openrouter_models, classified_models, ai_models_table]
-catalog_checks = [catalog_not_truncated, prices_sane]
+catalog_checks = [catalog_not_truncated]
 
 __all__ = [
     "ai_models_table",
@@ -10,6 +10,5 @@ __all__ = [
     "catalog_checks",
     "catalog_not_truncated",
     "classified_models",
-    "prices_sane",
     "raw_openrouter_models",
 ]

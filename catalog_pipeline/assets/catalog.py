@@ -34,7 +34,7 @@ from catalog_pipeline.catalog_store import (
     write_catalog,
 )
 from catalog_pipeline.change_report import change_report_markdown
-from catalog_pipeline.checks_logic import curated_survival_result, modality_counts_result
+from catalog_pipeline.checks_logic import curated_survival_result, modality_counts_result, prices_sane_result
 from catalog_pipeline.classification import MODALITIES, SYNCED_COLUMNS, classify_catalog
 from catalog_pipeline.openrouter import FetchedCatalog, OpenRouterClient, OpenRouterError
 from catalog_pipeline.paths import state_dir
@@ -257,6 +257,11 @@ def _plain(value: Any) -> Any:
             description="Active rows per modality match this run's classification.",
         ),
         AssetCheckSpec(
+            "prices_sane",
+            asset="ai_models_table",
+            description="No negative cost, none above $10,000 per million tokens, no cost on a variable-priced row.",
+        ),
+        AssetCheckSpec(
             "curated_rows_survive",
             asset="ai_models_table",
             description="The curated ids are identical before and after the write.",
@@ -274,8 +279,8 @@ def ai_models_table(
     source = ", ".join(classified_models.attrs.get("sources", [])) or None
     run_record = {"started_at": started_at, "source_url": source, "fetched": fetched, "set_aside": set_aside}
     catalog_db.ensure_schema()
-    try:
-        with catalog_db.connect() as conn:
+    with catalog_db.connect() as conn:
+        try:
             outcome = write_catalog(
                 conn,
                 _frame_rows(classified_models),
@@ -283,20 +288,23 @@ def ai_models_table(
                 run_record=run_record,
                 on_progress=context.log.info,
             )
-    except (CatalogDatabaseError, CuratedFlagsChanged, Exception) as exc:
-        message = scrub(str(exc), catalog_db.conninfo() if catalog_db.url else "")
-        _record_failure(catalog_db, context.run.run_id, run_record, message, context)
-        if isinstance(exc, CatalogDatabaseError | CuratedFlagsChanged):
-            raise
-        raise CatalogDatabaseError(
-            f"writing ai_models failed and was rolled back; the table is unchanged: {message}"
-        ) from None
+        except Exception as exc:
+            message = scrub(str(exc), catalog_db.conninfo() if catalog_db.url else "")
+            _record_failure(catalog_db, context.run.run_id, run_record, message, context)
+            if isinstance(exc, CatalogDatabaseError | CuratedFlagsChanged):
+                raise
+            raise CatalogDatabaseError(
+                f"writing ai_models failed and was rolled back; the table is unchanged: {message}"
+            ) from None
+        # Checked here, on the committed table: a check step of its own would cost more than this query.
+        prices = prices_sane_result(conn)
 
     return MaterializeResult(
         metadata=_write_metadata(outcome, fetched, set_aside),
         check_results=[
             modality_counts_result(outcome, _classified_counts(classified_models), fetched - set_aside),
             curated_survival_result(outcome.curated_before, outcome.curated_after),
+            prices,
         ],
     )
 

@@ -1,16 +1,14 @@
-"""Asset checks that read the catalog database: the truncation guard and price sanity."""
+"""The truncation guard: a blocking check between classification and the write."""
 
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, Config, MetadataValue, asset_check
 from pydantic import Field
 
-from catalog_pipeline.assets.catalog import ai_models_table, classified_models
+from catalog_pipeline.assets.catalog import classified_models
 from catalog_pipeline.catalog_db import CatalogDatabase
 from catalog_pipeline.catalog_store import active_counts
-from catalog_pipeline.checks_logic import SHOWN, truncation_verdict
+from catalog_pipeline.checks_logic import truncation_verdict
 from catalog_pipeline.classification import MODALITIES
-
-MAX_SANE_PRICE_PER_MILLION = 10_000
 
 
 class TruncationGuardConfig(Config):
@@ -41,40 +39,5 @@ def catalog_not_truncated(
             "fetched_by_modality": MetadataValue.json(fetched),
             "active_by_modality": MetadataValue.json(active),
             "overridden": overridden,
-        },
-    )
-
-
-@asset_check(asset=ai_models_table)
-def prices_sane(catalog_db: CatalogDatabase) -> AssetCheckResult:
-    """No negative stored cost, nothing above $10,000 per million tokens, variable rows without costs."""
-    with catalog_db.connect() as conn:
-        rows = conn.execute(
-            """SELECT openrouter_id,
-                      least(input_cost_per_million, output_cost_per_million) < 0 AS negative,
-                      greatest(input_cost_per_million, output_cost_per_million) > %(cap)s AS too_high,
-                      pricing_kind = 'variable'
-                        AND (input_cost_per_million IS NOT NULL OR output_cost_per_million IS NOT NULL)
-                        AS variable_with_cost
-                 FROM ai_models
-                WHERE is_active
-                  AND (least(input_cost_per_million, output_cost_per_million) < 0
-                       OR greatest(input_cost_per_million, output_cost_per_million) > %(cap)s
-                       OR (pricing_kind = 'variable'
-                           AND (input_cost_per_million IS NOT NULL OR output_cost_per_million IS NOT NULL)))
-                ORDER BY openrouter_id""",
-            {"cap": MAX_SANE_PRICE_PER_MILLION},
-        ).fetchall()
-    negative = [r[0] for r in rows if r[1]]
-    too_high = [r[0] for r in rows if r[2]]
-    variable = [r[0] for r in rows if r[3]]
-    return AssetCheckResult(
-        passed=not rows,
-        severity=AssetCheckSeverity.WARN,
-        metadata={
-            "negative_cost": MetadataValue.json(negative[:SHOWN]),
-            "above_10000_per_million": MetadataValue.json(too_high[:SHOWN]),
-            "variable_with_cost": MetadataValue.json(variable[:SHOWN]),
-            "offending_total": len(rows),
         },
     )
