@@ -52,6 +52,18 @@ class SyncOutcome:
     def active_total(self) -> int:
         return sum(self.active_by_modality.values())
 
+    def run_counts(self) -> dict[str, int]:
+        """The counts ai_model_sync_runs records."""
+        return {
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deactivated": self.deactivated,
+            "reactivated": self.reactivated,
+            "curated_before": len(self.curated_before),
+            "curated_after": len(self.curated_after),
+        }
+
 
 def _cols(columns: Iterable[str]) -> sql.Composable:
     return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
@@ -319,42 +331,31 @@ def write_catalog(
                 f"curated ids changed during the sync (lost {lost}, gained {gained}); rolled back"
             )
         counts = active_counts(conn)
-        invalid = sum(v for k, v in counts.items() if k not in MODALITIES)
+        outcome = SyncOutcome(
+            synced_at=ts,
+            staged=staged,
+            total=total,
+            inserted=inserted,
+            updated=updated,
+            unchanged=total - inserted - updated,
+            deactivated=deactivated,
+            reactivated=changes["reactivated"],
+            curated_before=curated_before,
+            curated_after=curated_after,
+            active_by_modality=counts,
+            invalid_modality_rows=sum(v for k, v in counts.items() if k not in MODALITIES),
+            price_periods_opened=periods_opened,
+            added=changes["added"],
+            removed=removed,
+            returned=changes["returned"],
+            repriced=changes["repriced"],
+            repriced_total=changes["repriced_total"],
+        )
         if run_record is not None:
             record_sync_run(
-                conn,
-                run_id=run_id,
-                outcome="success",
-                finished_at=ts,
-                inserted=inserted,
-                updated=updated,
-                unchanged=total - inserted - updated,
-                deactivated=deactivated,
-                reactivated=changes["reactivated"],
-                curated_before=len(curated_before),
-                curated_after=len(curated_after),
-                **run_record,
+                conn, run_id=run_id, outcome="success", finished_at=ts, **outcome.run_counts(), **run_record
             )
-    return SyncOutcome(
-        synced_at=ts,
-        staged=staged,
-        total=total,
-        inserted=inserted,
-        updated=updated,
-        unchanged=total - inserted - updated,
-        deactivated=deactivated,
-        reactivated=changes["reactivated"],
-        curated_before=curated_before,
-        curated_after=curated_after,
-        active_by_modality=counts,
-        invalid_modality_rows=invalid,
-        price_periods_opened=periods_opened,
-        added=changes["added"],
-        removed=removed,
-        returned=changes["returned"],
-        repriced=changes["repriced"],
-        repriced_total=changes["repriced_total"],
-    )
+    return outcome
 
 
 def record_sync_run(

@@ -431,31 +431,16 @@ def classify_prices(pricing: Any) -> Prices:
         return Prices(None, None, None, ("pricing missing",))
     prompt = parse_price(pricing.get("prompt"))
     completion = parse_price(pricing.get("completion"))
-    negative = positive = unparseable = False
-    for key, raw in pricing.items():
-        if key in _NON_PRICE_KEYS:
-            continue
-        # Only the sign matters here; token prices were parsed exactly above.
-        sign = (
-            price_sign(raw)
-            if key != "prompt" and key != "completion"
-            else _decimal_sign(prompt if key == "prompt" else completion)
-        )
-        if sign is None:
-            unparseable = True
-        elif sign < 0:
-            negative = True
-        elif sign:
-            positive = True
-    if "units" in pricing:
-        for raw in _unit_prices(pricing["units"]):
-            sign = price_sign(raw)
-            if sign is None:
-                unparseable = True
-            elif sign < 0:
-                negative = True
-            elif sign:
-                positive = True
+    # Only signs matter for the kind; the token prices were parsed exactly above.
+    signs = [
+        _decimal_sign(prompt if key == "prompt" else completion)
+        if key == "prompt" or key == "completion"
+        else price_sign(raw)
+        for key, raw in pricing.items()
+        if key not in _NON_PRICE_KEYS
+    ]
+    signs += [price_sign(raw) for raw in _unit_prices(pricing.get("units"))]
+    negative, positive, unparseable = -1 in signs, 1 in signs, None in signs
     problems = tuple(
         f"{key} price missing or unparseable: {str(pricing.get(key))[:40]!r}"
         for key, value in (("prompt", prompt), ("completion", completion))

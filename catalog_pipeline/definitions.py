@@ -41,16 +41,22 @@ daily_sync_schedule = ScheduleDefinition(
     description="Sync the OpenRouter catalog every day at 03:00 UTC.",
 )
 
-defs = Definitions(
-    assets=catalog_assets,
-    asset_checks=catalog_checks,
-    jobs=[sync_openrouter_models],
-    schedules=[daily_sync_schedule],
-    resources={
-        "openrouter": OpenRouterClient(
-            base_url=_env_or("OPENROUTER_BASE_URL", DEFAULT_BASE_URL),
-            api_key=_env_or("OPENROUTER_API_KEY", None),
-        ),
-        "catalog_db": CatalogDatabase(url=_env_or("DATABASE_URL", None)),
-    },
+
+def build_defs(openrouter: OpenRouterClient, catalog_db: CatalogDatabase) -> Definitions:
+    """The code location around the given resources (tests pass a local API and a scratch database)."""
+    return Definitions(
+        assets=catalog_assets,
+        asset_checks=catalog_checks,
+        jobs=[sync_openrouter_models],
+        schedules=[daily_sync_schedule],
+        resources={"openrouter": openrouter, "catalog_db": catalog_db},
+    )
+
+
+defs = build_defs(
+    OpenRouterClient(
+        base_url=_env_or("OPENROUTER_BASE_URL", DEFAULT_BASE_URL),
+        api_key=_env_or("OPENROUTER_API_KEY", None),
+    ),
+    CatalogDatabase(url=_env_or("DATABASE_URL", None)),
 )

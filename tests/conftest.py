@@ -20,11 +20,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from dagster import Definitions, ExecuteInProcessResult
+from dagster import ExecuteInProcessResult
 
-from catalog_pipeline.assets import catalog_assets, catalog_checks
 from catalog_pipeline.catalog_db import CatalogDatabase
-from catalog_pipeline.definitions import daily_sync_schedule, sync_openrouter_models
+from catalog_pipeline.definitions import build_defs
 from catalog_pipeline.openrouter import OpenRouterClient
 
 TESTS_DIR = Path(__file__).parent
@@ -171,16 +170,7 @@ def run_sync(
     client: OpenRouterClient | None = None,
 ) -> ExecuteInProcessResult:
     """Execute the real sync_openrouter_models job against the given database and API."""
-    defs = Definitions(
-        assets=catalog_assets,
-        asset_checks=catalog_checks,
-        jobs=[sync_openrouter_models],
-        schedules=[daily_sync_schedule],
-        resources={
-            "openrouter": client or OpenRouterClient(base_url=base_url, backoff_seconds=0.01, max_retries=2),
-            "catalog_db": catalog_db,
-        },
-    )
+    defs = build_defs(client or OpenRouterClient(base_url=base_url, backoff_seconds=0.01, max_retries=2), catalog_db)
     return defs.resolve_job_def("sync_openrouter_models").execute_in_process(
         run_config=run_config or {}, raise_on_error=False
     )

@@ -14,10 +14,9 @@ import psycopg
 import pytest
 import requests
 from conftest import embeddings_listing, reset_schema
-from dagster import DagsterInstance, Definitions
+from dagster import DagsterInstance
 
-from catalog_pipeline.assets import catalog_assets, catalog_checks
-from catalog_pipeline.definitions import sync_openrouter_models
+from catalog_pipeline.definitions import build_defs
 from catalog_pipeline.openrouter import OpenRouterClient
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,15 +45,7 @@ def test_sync_on_a_postgres_backed_instance(tmp_path, pg_url, catalog_db, openro
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
             assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
             assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
-            defs = Definitions(
-                assets=catalog_assets,
-                asset_checks=catalog_checks,
-                jobs=[sync_openrouter_models],
-                resources={
-                    "openrouter": OpenRouterClient(base_url=openrouter.serve(handwritten_catalog)),
-                    "catalog_db": catalog_db,
-                },
-            )
+            defs = build_defs(OpenRouterClient(base_url=openrouter.serve(handwritten_catalog)), catalog_db)
             result = defs.resolve_job_def("sync_openrouter_models").execute_in_process(instance=instance)
             assert result.success
             run_id = result.run_id
