@@ -7,6 +7,7 @@ from conftest import (
     active_by_modality,
     check_results,
     materialization_metadata,
+    reset_schema,
     run_sync,
     table_snapshot,
 )
@@ -179,3 +180,21 @@ def test_hand_edits_of_synced_columns_are_restored_by_the_next_sync(catalog_db, 
         "OpenAI: GPT-4o",
         True,
     )
+
+
+def test_a_sync_can_be_replayed_from_its_raw_archive(catalog_db, pg, openrouter, handwritten_catalog, pg_url):
+    projection = "SELECT openrouter_id, name, modality, input_cost_per_million, pricing, capabilities FROM ai_models"
+    first = _sync(catalog_db, openrouter, handwritten_catalog)
+    archive = materialization_metadata(first, "raw_openrouter_models")["raw_archive"]
+    assert archive.endswith(".json.gz")
+    synced = sorted(pg.execute(projection).fetchall())
+
+    # Start from an empty database; the API now answers something else, and the replay must not ask it.
+    reset_schema(pg_url)
+    openrouter.serve({"data": []})
+    replay = {"ops": {"raw_openrouter_models": {"config": {"replay_archive": archive}}}}
+    result = run_sync(catalog_db, openrouter.base_url, run_config=replay)
+    assert result.success
+    assert not openrouter.server.log
+    assert sorted(pg.execute(projection).fetchall()) == synced
+    assert len(synced) == 23
