@@ -188,10 +188,29 @@ def test_sync_now_over_http(services, pg_url):
     from dagster_graphql import DagsterGraphQLClient
 
     reset_schema(pg_url)
+    # Exactly the request the README documents for the admin "sync now" button.
+    launch = requests.post(
+        f"{services.url}/graphql",
+        json={
+            "query": "mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) { __typename "
+            "... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }",
+            "variables": {
+                "p": {
+                    "selector": {
+                        "repositoryLocationName": "catalog_pipeline",
+                        "repositoryName": "__repository__",
+                        "jobName": "sync_openrouter_models",
+                    },
+                    "runConfigData": {},
+                }
+            },
+        },
+        timeout=30,
+    ).json()
+    answer = launch["data"]["launchPipelineExecution"]
+    assert answer["__typename"] == "LaunchRunSuccess", launch
+    run_id = answer["run"]["runId"]
     client = DagsterGraphQLClient("127.0.0.1", port_number=services.port)
-    run_id = client.submit_job_execution(
-        "sync_openrouter_models", repository_location_name="catalog_pipeline", repository_name="__repository__"
-    )
     status = _wait_for_run(client, run_id)
     assert status == "SUCCESS", (services.logs / "daemon.log").read_text()[-3000:]
     with psycopg.connect(pg_url) as conn:
