@@ -43,6 +43,23 @@ class FetchedCatalog:
     notes: list[str] = field(default_factory=list)
     duplicate_ids: int = 0
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _seen: set[str] = field(default_factory=set, repr=False)
+
+    def add_listing(self, url: str, body: bytes, models: list[Any]) -> int:
+        """Merge one listing's models in, keeping the first of any id seen before; returns how many were new."""
+        self.sources.append(url)
+        self.bodies[url] = body
+        added = 0
+        for model in models:
+            model_id = model.get("id") if isinstance(model, dict) else None
+            if isinstance(model_id, str):
+                if model_id in self._seen:
+                    self.duplicate_ids += 1
+                    continue
+                self._seen.add(model_id)
+            self.models.append(model)
+            added += 1
+        return added
 
 
 def redact_url(url: str) -> str:
@@ -166,7 +183,6 @@ class OpenRouterClient(ConfigurableResource):
     def fetch_catalog(self) -> FetchedCatalog:
         """Every model OpenRouter lists, all output modalities plus the embeddings listing, deduplicated."""
         catalog = FetchedCatalog(models=[], sources=[])
-        seen: set[str] = set()
         for path, optional in ((MODELS_PATH, False), (EMBEDDINGS_PATH, True)):
             url = self._url(path)
             answer = self.get(path, allow_404=optional)
@@ -176,17 +192,6 @@ class OpenRouterClient(ConfigurableResource):
                 continue
             status, body, content_type = answer
             models = parse_catalog_body(body, status=status, content_type=content_type, where=redact_url(url))
-            catalog.sources.append(redact_url(url))
-            catalog.bodies[redact_url(url)] = body
-            added = 0
-            for model in models:
-                model_id = model.get("id") if isinstance(model, dict) else None
-                if isinstance(model_id, str):
-                    if model_id in seen:
-                        catalog.duplicate_ids += 1
-                        continue
-                    seen.add(model_id)
-                catalog.models.append(model)
-                added += 1
+            added = catalog.add_listing(redact_url(url), body, models)
             log.info("fetched %s: %d models (%d new)", redact_url(url), len(models), added)
         return catalog

@@ -1,7 +1,5 @@
 """The sync's three assets: fetch the OpenRouter catalog, classify it, write it to ai_models."""
 
-import gzip
-import json
 import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -36,8 +34,8 @@ from catalog_pipeline.catalog_store import (
 from catalog_pipeline.change_report import change_report_markdown
 from catalog_pipeline.checks_logic import curated_survival_result, modality_counts_result, prices_sane_result
 from catalog_pipeline.classification import MODALITIES, SYNCED_COLUMNS, classify_catalog
-from catalog_pipeline.openrouter import FetchedCatalog, OpenRouterClient, OpenRouterError
-from catalog_pipeline.paths import state_dir
+from catalog_pipeline.openrouter import OpenRouterClient, OpenRouterError
+from catalog_pipeline.raw_archive import archive_catalog, load_archive
 
 GROUP = "openrouter_catalog"
 OWNERS = ["team:data-platform"]
@@ -87,42 +85,6 @@ class RawFetchConfig(Config):
         default=None,
         description="Path to a raw_openrouter_models archive (.json.gz) to replay instead of calling the API.",
     )
-
-
-def archive_catalog(catalog: FetchedCatalog, run_id: str) -> Path:
-    """Keep exactly what the API answered, compressed, so this sync can be replayed and audited."""
-    folder = state_dir() / "raw"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{catalog.fetched_at:%Y%m%dT%H%M%SZ}_{run_id[:8]}.json.gz"
-    document = {
-        "fetched_at": catalog.fetched_at.isoformat(),
-        "sources": catalog.sources,
-        "responses": {url: body.decode("utf-8", "replace") for url, body in catalog.bodies.items()},
-    }
-    with gzip.open(path, "wt", encoding="utf-8") as handle:
-        json.dump(document, handle)
-    return path
-
-
-def load_archive(path: str) -> FetchedCatalog:
-    """The catalog as an earlier sync fetched it, rebuilt from its archive."""
-    from catalog_pipeline.openrouter import parse_catalog_body
-
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        document = json.load(handle)
-    catalog = FetchedCatalog(
-        models=[], sources=list(document["sources"]), fetched_at=datetime.fromisoformat(document["fetched_at"])
-    )
-    seen: set[str] = set()
-    for url, text in document["responses"].items():
-        for model in parse_catalog_body(text.encode(), status=200, content_type="application/json", where=url):
-            model_id = model.get("id") if isinstance(model, dict) else None
-            if isinstance(model_id, str) and model_id in seen:
-                catalog.duplicate_ids += 1
-                continue
-            seen.add(model_id) if isinstance(model_id, str) else None
-            catalog.models.append(model)
-    return catalog
 
 
 def _output_modality_counts(models: list[Any]) -> dict[str, int]:

@@ -1,0 +1,38 @@
+"""Raw fetch archives: every sync keeps exactly what the API answered, compressed, so it can be replayed."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime
+from pathlib import Path
+
+from catalog_pipeline.openrouter import FetchedCatalog, parse_catalog_body
+from catalog_pipeline.paths import state_dir
+
+
+def archive_catalog(catalog: FetchedCatalog, run_id: str) -> Path:
+    """Write the fetched responses to $CATALOG_STATE_DIR/raw/<UTC time>_<run id>.json.gz and return the path."""
+    folder = state_dir() / "raw"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{catalog.fetched_at:%Y%m%dT%H%M%SZ}_{run_id[:8]}.json.gz"
+    document = {
+        "fetched_at": catalog.fetched_at.isoformat(),
+        "sources": catalog.sources,
+        "responses": {url: body.decode("utf-8", "replace") for url, body in catalog.bodies.items()},
+    }
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        json.dump(document, handle)
+    return path
+
+
+def load_archive(path: str | Path) -> FetchedCatalog:
+    """The catalog as an earlier sync fetched it, rebuilt from its archive with the same merge rules."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        document = json.load(handle)
+    catalog = FetchedCatalog(models=[], sources=[], fetched_at=datetime.fromisoformat(document["fetched_at"]))
+    for url in document["sources"]:
+        body = document["responses"][url].encode("utf-8")
+        models = parse_catalog_body(body, status=200, content_type="application/json", where=url)
+        catalog.add_listing(url, body, models)
+    return catalog
