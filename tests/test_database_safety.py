@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from conftest import run_sync, table_snapshot
 
+from catalog_pipeline.assets.catalog import AI_MODELS_SCHEMA
 from catalog_pipeline.catalog_db import (
     SYNC_LOCK_KEY,
     CatalogDatabase,
@@ -144,6 +145,10 @@ def test_migrations_run_twice_and_are_recorded(catalog_db, pg):
         "WHERE attrelid = 'ai_models'::regclass AND attname = 'is_curated'"
     ).fetchone()[0]
     assert "never synced" in comment.lower()
+    columns = {
+        r[0] for r in pg.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'ai_models'")
+    }
+    assert columns == {c.name for c in AI_MODELS_SCHEMA.columns}  # the schema shown in the UI is the real one
     with pytest.raises(psycopg.errors.CheckViolation):
         pg.execute(
             "INSERT INTO ai_models (openrouter_id, name, provider, provider_slug, modality) "

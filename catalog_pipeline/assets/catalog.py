@@ -74,6 +74,7 @@ AI_MODELS_SCHEMA = TableSchema(
         TableColumn("removed_at", "timestamptz"),
         TableColumn("created_at", "timestamptz"),
         TableColumn("updated_at", "timestamptz"),
+        TableColumn("sync_hash", "text", description="Digest of the synced values; lets a re-sync skip unchanged rows"),
     ]
 )
 
