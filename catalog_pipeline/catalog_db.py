@@ -137,6 +137,9 @@ class CatalogDatabase(ConfigurableResource):
                 autocommit=True,
                 connect_timeout=self.connect_timeout_seconds,
                 application_name=APPLICATION_NAME,
+                # No server-side prepared statements: transaction-mode poolers (PgBouncer, Supabase's
+                # Supavisor) cannot route them, and a sync runs each statement once anyway.
+                prepare_threshold=None,
             )
         except psycopg.Error as exc:
             # `from None`: the driver's exception would carry the conninfo into tracebacks.

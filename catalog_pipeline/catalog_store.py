@@ -21,6 +21,7 @@ from catalog_pipeline.copy_format import copy_fields, escape_text, row_digest
 
 TABLE = "ai_models"
 REPORT_LIMIT = 25  # ids listed per section of the change report; totals are always exact
+LOCK_TIMEOUT = "15min"  # how long a sync waits for another to finish
 
 
 class CuratedFlagsChanged(RuntimeError):
@@ -311,7 +312,9 @@ def write_catalog(
     """
     say = on_progress or (lambda _msg: None)
     with conn.transaction():
-        # Serialises concurrent syncs (schedule vs. a manual run); released at commit or rollback.
+        # Serialises concurrent syncs (schedule vs. a manual run); released at commit or rollback. A sync
+        # stuck behind another for longer than lock_timeout fails clearly instead of waiting forever.
+        conn.execute("SELECT set_config('lock_timeout', %s, true)", (LOCK_TIMEOUT,))
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
         ts = synced_at or conn.execute("SELECT now()").fetchone()[0]
         params = {"ts": ts, "run_id": run_id}
