@@ -19,7 +19,6 @@ from catalog_pipeline.catalog_db import SYNC_LOCK_KEY
 from catalog_pipeline.classification import MODALITIES, SYNCED_COLUMNS
 from catalog_pipeline.copy_format import copy_fields, escape_text, row_digest
 
-TABLE = "ai_models"
 REPORT_LIMIT = 25  # ids listed per section of the change report; totals are always exact
 LOCK_TIMEOUT = "15min"  # how long a sync waits for another to finish
 
