@@ -85,8 +85,8 @@ PROVIDER_NAMES: dict[str, str] = {
     "z-ai": "Z.ai",
 }
 
-# Prices are per token (or per unit); more than this per token is not a price, it is garbage that
-# would also overflow nothing useful downstream. Values beyond it are treated as unparseable.
+# Prices are USD per token (or per unit). A value whose decimal exponent lies beyond ±12 is not a price but
+# garbage ("1e300"), and is treated as unparseable: stored as NULL and counted.
 _MAX_ABS_EXPONENT = 12
 _INT4_MAX = 2**31 - 1
 # A btree index entry must fit in about 2.7 kB; an id near that cannot be stored under UNIQUE.
