@@ -11,7 +11,7 @@ import gc
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -93,6 +93,7 @@ _INT4_MAX = 2**31 - 1
 MAX_ID_LENGTH = 512
 _MILLION_EXP = 6
 _ZERO = Decimal(0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Pricing keys that are not prices (OpenRouter has sent a "discount" factor).
 _NON_PRICE_KEYS = frozenset({"discount", "units"})
 
@@ -260,7 +261,7 @@ def parse_unix_seconds(value: Any) -> datetime | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
-        return datetime.fromtimestamp(value, tz=UTC)
+        return _EPOCH + timedelta(seconds=value)  # cheaper than fromtimestamp(tz=UTC), same instant
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -283,8 +284,9 @@ def provider_slug(model_id: Any) -> str:
         raise ModelRejected("missing or non-string id")
     if len(model_id) > MAX_ID_LENGTH:
         raise ModelRejected(f"id longer than {MAX_ID_LENGTH} characters ({len(model_id)})")
-    if "\x00" in model_id or clean_text(model_id) != model_id:
-        raise ModelRejected("id contains characters Postgres cannot store")
+    if not model_id.isascii() or "\x00" in model_id:
+        if "\x00" in model_id or clean_text(model_id) != model_id:
+            raise ModelRejected("id contains characters Postgres cannot store")
     slug, sep, rest = model_id.partition("/")
     if not sep or not slug.strip() or not rest.strip():
         raise ModelRejected("id has no provider part (expected 'provider/model')")
@@ -607,10 +609,11 @@ def _classify_all(models: list[Any]) -> ClassifiedCatalog:
             continue
         seen.add(row["openrouter_id"])
         rows.append(row)
-        unknown.update(notes["unknown_outputs"])
-        price_problems += notes["price_problems"]
-        for problem in notes["problems"]:
-            field_problems.append({"id": row["openrouter_id"], "problem": problem})
+        if notes["unknown_outputs"]:
+            unknown.update(notes["unknown_outputs"])
+        if notes["problems"]:
+            price_problems += notes["price_problems"]
+            field_problems.extend({"id": row["openrouter_id"], "problem": p} for p in notes["problems"])
     counts = Counter(row["modality"] for row in rows)
     return ClassifiedCatalog(
         rows=rows,
