@@ -1,7 +1,8 @@
 """Writes a classified catalog into ai_models: one transaction, set-based SQL, is_curated never touched.
 
-The rows are streamed with COPY into a temporary stage table; then one INSERT ... ON CONFLICT upserts
-them, one UPDATE deactivates what the fetch no longer lists, and price history follows the same
+Rows whose digest matches the one stored at their last write are skipped; the rest are streamed with COPY
+into a temporary stage table, and every id into a second one. Then one INSERT ... ON CONFLICT upserts the
+staged rows, one UPDATE deactivates what the fetch no longer lists, and price history follows the same
 statements. A Postgres advisory lock serialises concurrent syncs.
 """
 
@@ -40,7 +41,6 @@ class SyncOutcome:
     curated_before: frozenset[str]
     curated_after: frozenset[str]
     active_by_modality: dict[str, int]
-    invalid_modality_rows: int
     price_periods_opened: int
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -164,7 +164,7 @@ _CHANGED_PRICE = sql.SQL(
 
 def _report_changes(conn: psycopg.Connection) -> dict[str, Any]:
     """What this write will change, read before it happens (for the change report and counts)."""
-    added, added_total = _id_list(
+    added, _ = _id_list(
         conn,
         "SELECT s.openrouter_id FROM ai_models_stage s "
         "WHERE NOT EXISTS (SELECT 1 FROM ai_models m WHERE m.openrouter_id = s.openrouter_id)",
@@ -197,7 +197,6 @@ def _report_changes(conn: psycopg.Connection) -> dict[str, Any]:
     ]
     return {
         "added": added,
-        "added_total": added_total,
         "returned": returned,
         "reactivated": returned_total,
         "repriced": repriced,
@@ -345,7 +344,6 @@ def write_catalog(
             curated_before=curated_before,
             curated_after=curated_after,
             active_by_modality=counts,
-            invalid_modality_rows=sum(v for k, v in counts.items() if k not in MODALITIES),
             price_periods_opened=periods_opened,
             added=changes["added"],
             removed=removed,

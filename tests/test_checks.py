@@ -15,7 +15,7 @@ def _outcome(active: dict[str, int]) -> SyncOutcome:
     return SyncOutcome(
         synced_at=datetime.now(UTC), staged=0, total=7, inserted=0, updated=0, unchanged=7, deactivated=0,
         reactivated=0, curated_before=frozenset(), curated_after=frozenset(), active_by_modality=active,
-        invalid_modality_rows=0, price_periods_opened=0,
+        price_periods_opened=0,
     )  # fmt: skip
 
 

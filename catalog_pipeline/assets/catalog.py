@@ -252,7 +252,7 @@ def ai_models_table(
                 on_progress=context.log.info,
             )
         except Exception as exc:
-            message = scrub(str(exc), catalog_db.conninfo() if catalog_db.url else "")
+            message = scrub(str(exc), catalog_db.url or "")
             _record_failure(catalog_db, context.run.run_id, run_record, message, context)
             if isinstance(exc, CatalogDatabaseError | CuratedFlagsChanged):
                 raise
