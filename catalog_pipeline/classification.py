@@ -159,11 +159,8 @@ def clean_json(value: Any) -> Any:
     return clean_text(str(value))
 
 
-def _parse_price_text(value: str) -> Decimal | None:
-    try:
-        price = Decimal(value)  # surrounding whitespace is allowed by Decimal itself
-    except (InvalidOperation, ValueError):
-        return None
+def _bounded(price: Decimal) -> Decimal | None:
+    """The price, or None when it is not finite or its exponent lies beyond the bound."""
     if not price.is_finite() or (price and abs(price.adjusted()) > _MAX_ABS_EXPONENT):
         return None
     return price
@@ -172,25 +169,17 @@ def _parse_price_text(value: str) -> Decimal | None:
 def parse_price(value: Any) -> Decimal | None:
     """A price string (USD per token) as an exact Decimal, or None when it is missing or unparseable."""
     if value.__class__ is str:
-        return _parse_price_text(value)
+        try:
+            return _bounded(Decimal(value))  # surrounding whitespace is allowed by Decimal itself
+        except (InvalidOperation, ValueError):
+            return None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        price = Decimal(value)
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        price = Decimal(repr(value))
-    elif isinstance(value, str):
-        try:
-            price = Decimal(value)  # surrounding whitespace is allowed by Decimal itself
-        except (InvalidOperation, ValueError):
-            return None
-    else:
-        return None
-    if not price.is_finite() or (price and abs(price.adjusted()) > _MAX_ABS_EXPONENT):
-        return None
-    return price
+        return _bounded(Decimal(value))
+    if isinstance(value, float) and math.isfinite(value):
+        return _bounded(Decimal(repr(value)))
+    return None
 
 
 _MIN_PRICE = 10.0**-_MAX_ABS_EXPONENT
@@ -215,14 +204,10 @@ def price_sign(value: Any) -> int | None:
         if number == 0:
             return 0
         if not _MIN_PRICE <= abs(number) < _MAX_PRICE:
-            return parse_price_sign_exact(value)
+            # Near the bounds a float's rounding could disagree with Decimal: take the exact verdict.
+            return _decimal_sign(parse_price(value))
         return 1 if number > 0 else -1
     return None
-
-
-def parse_price_sign_exact(value: Any) -> int | None:
-    """The slow, exact verdict near the bounds, where a float's rounding could disagree with Decimal."""
-    return _decimal_sign(parse_price(value))
 
 
 def _decimal_sign(price: Decimal | None) -> int | None:
@@ -467,8 +452,8 @@ def classify_prices(pricing: Any) -> Prices:
 @lru_cache(maxsize=4096)
 def _modality_info(
     input_list: tuple[Any, ...] | None, output_list: tuple[Any, ...] | None, legacy: Any
-) -> tuple[list[str], list[str], str, list[str]]:
-    """(sorted inputs, sorted outputs, modality before the id rule, unknown outputs), memoised.
+) -> tuple[frozenset[str], frozenset[str], list[str], list[str], list[str]]:
+    """(inputs, outputs, sorted inputs, sorted outputs, unknown outputs) of an architecture, memoised.
 
     A catalog has a few dozen distinct architectures, so this is computed a few dozen times.
     """
@@ -478,7 +463,7 @@ def _modality_info(
     if output_list is not None:
         architecture["output_modalities"] = list(output_list)
     inputs, outputs = modality_sets(architecture)
-    return sorted(inputs), sorted(outputs), classify_modality("", inputs, outputs), sorted(outputs - KNOWN_OUTPUTS)
+    return inputs, outputs, sorted(inputs), sorted(outputs), sorted(outputs - KNOWN_OUTPUTS)
 
 
 def _hashable_list(value: Any) -> tuple[Any, ...] | None:
@@ -522,10 +507,7 @@ def classify_model(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     slug = provider_slug(model_id)
     architecture = model.get("architecture")
     arch = architecture if isinstance(architecture, dict) else {}
-    input_list, output_list, modality, unknown_outputs = _modality_info(*_architecture_key(architecture))
-    lowered_id = model_id.lower()
-    if modality in ("multimodal", "text") and "embedding" in lowered_id:
-        modality = "embedding"
+    inputs, outputs, input_list, output_list, unknown_outputs = _modality_info(*_architecture_key(architecture))
     pricing = model.get("pricing")
     prices = classify_prices(pricing)
     problems = list(prices.problems)
@@ -548,7 +530,7 @@ def classify_model(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "description": clean_text(model.get("description")),
         "provider": provider_display_name(slug, model),
         "provider_slug": slug,
-        "modality": modality,
+        "modality": classify_modality(model_id.lower(), inputs, outputs),
         "input_modalities": list(input_list),
         "output_modalities": list(output_list),
         "context_length": context_length,
@@ -557,7 +539,7 @@ def classify_model(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "output_cost_per_million": prices.output_per_million,
         "pricing_kind": prices.kind,
         "pricing": _clean_pricing(pricing) if isinstance(pricing, dict) else None,
-        "capabilities": capabilities(model_id, model, frozenset(input_list)),
+        "capabilities": capabilities(model_id, model, inputs),
         "supported_parameters": clean_text_list(params) if isinstance(params, list) else None,
         "hugging_face_id": hf_id or None,
         "tokenizer": clean_text(arch.get("tokenizer")),
