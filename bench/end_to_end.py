@@ -14,8 +14,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -83,14 +81,8 @@ def step_compute_seconds(dagster_home: Path) -> dict[str, float]:
     return durations
 
 
-def reset(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.execute("CREATE SCHEMA public")
-
-
 def run_end_to_end(fixture: Path) -> dict[str, Any]:
-    from run_bench import database_url
+    from run_bench import database_url, reset
 
     url = database_url()
     server, base = serve_catalog(fixture)

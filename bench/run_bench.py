@@ -136,12 +136,17 @@ def copy_baseline(url: str, rows: list[dict[str, Any]]) -> float:
     return wall
 
 
-def run_size(size: int) -> dict[str, Any]:
-    """All phases for one catalog size, in this process."""
-    url = database_url()
+def reset(url: str) -> None:
+    """An empty public schema in the benchmark database."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
         conn.execute("CREATE SCHEMA public")
+
+
+def run_size(size: int) -> dict[str, Any]:
+    """All phases for one catalog size, in this process."""
+    url = database_url()
+    reset(url)
     CatalogDatabase(url=url).ensure_schema()
     models = synthetic_catalog(size)
 
