@@ -11,7 +11,7 @@ import gc
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -89,11 +89,12 @@ PROVIDER_NAMES: dict[str, str] = {
 # garbage ("1e300"), and is treated as unparseable: stored as NULL and counted.
 _MAX_ABS_EXPONENT = 12
 _INT4_MAX = 2**31 - 1
+_MAX_NAME_LENGTH = 50  # a longer "name" is a description in the wrong field: the id reads better
+_YEAR_3000 = 32503680000  # epoch seconds; every timestamp below it converts without error
 # A btree index entry must fit in about 2.7 kB; an id near that cannot be stored under UNIQUE.
 MAX_ID_LENGTH = 512
 _MILLION_EXP = 6
 _ZERO = Decimal(0)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Pricing keys that are not prices (OpenRouter has sent a "discount" factor).
 _NON_PRICE_KEYS = frozenset({"discount", "units"})
 
@@ -120,9 +121,9 @@ class ClassifiedCatalog:
 
 def clean_text(value: Any) -> str | None:
     """A string Postgres can store (no NUL, valid UTF-8), or None for anything that is not a string."""
-    if not isinstance(value, str):
+    if value.__class__ is not str and not isinstance(value, str):
         return None
-    if value.isascii():  # the common case, checked in C
+    if value.isascii():  # the common case: a flag CPython keeps on every str, read in O(1)
         return value.replace("\x00", "") if "\x00" in value else value
     if "\x00" in value:
         value = value.replace("\x00", "")
@@ -192,22 +193,22 @@ def price_sign(value: Any) -> int | None:
     A decimal string's float keeps its sign and whether it is zero, which is all the paid/free/variable
     decision needs.
     """
-    if isinstance(value, bool) or value is None:
+    cls = value.__class__
+    if cls is not str and cls is not float and cls is not int:  # exact classes first: isinstance costs more
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
         return None
-    if isinstance(value, str | int | float):
-        try:
-            number = float(value)
-        except (ValueError, OverflowError):
-            return None
-        if number != number or number in (math.inf, -math.inf):
-            return None
-        if number == 0:
-            return 0
-        if not _MIN_PRICE <= abs(number) < _MAX_PRICE:
-            # Near the bounds a float's rounding could disagree with Decimal: take the exact verdict.
-            return _decimal_sign(parse_price(value))
-        return 1 if number > 0 else -1
-    return None
+    if number - number != 0.0:  # NaN or an infinity
+        return None
+    if number == 0:
+        return 0
+    if not _MIN_PRICE <= abs(number) < _MAX_PRICE:
+        # Near the bounds a float's rounding could disagree with Decimal: take the exact verdict.
+        return _decimal_sign(parse_price(value))
+    return 1 if number > 0 else -1
 
 
 def _decimal_sign(price: Decimal | None) -> int | None:
@@ -246,7 +247,7 @@ def parse_unix_seconds(value: Any) -> datetime | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
-        return _EPOCH + timedelta(seconds=value)  # cheaper than fromtimestamp(tz=UTC), same instant
+        return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -301,7 +302,7 @@ def name_from_id(model_id: str) -> str:
 
 def display_name(model_id: str, model: dict[str, Any]) -> str:
     name = clean_text(model.get("name"))
-    if name and name.strip() and len(name.strip()) < 50:
+    if name and name.strip() and len(name.strip()) < _MAX_NAME_LENGTH:
         return name.strip()
     return name_from_id(model_id)
 
@@ -349,30 +350,33 @@ def classify_modality(model_id: str, inputs: frozenset[str], outputs: frozenset[
 _REASONING_ID_MARKERS = (":thinking", "-r1", "/o1", "/o3", "/o4", "reasoner", "qwq")
 
 
+class ParameterInfo(NamedTuple):
+    flags: dict[str, bool]
+    names: list[str]  # storable strings, in the API's order; callers copy it into a row
+
+
 @lru_cache(maxsize=4096)
-def _parameter_flags(params: tuple[Any, ...] | None) -> dict[str, bool] | None:
+def _parameter_info(params: tuple[Any, ...]) -> ParameterInfo:
     """What a supported_parameters list says, memoised: catalogs repeat a few hundred distinct lists."""
-    if params is None:
-        return None
     names = {p for p in params if isinstance(p, str)}
-    return {
+    flags = {
         "reasoning": "reasoning" in names or "include_reasoning" in names,
         "tools": "tools" in names,
         "structured_outputs": "structured_outputs" in names,
         "web_search_options": "web_search_options" in names,
     }
+    return ParameterInfo(flags, clean_text_list(list(params)))
 
 
-def capabilities(model_id: str, model: dict[str, Any], inputs: frozenset[str]) -> dict[str, bool | None]:
+def capabilities(
+    lowered_id: str, model: dict[str, Any], params: dict[str, bool] | None, vision: bool, web_search_paid: bool
+) -> dict[str, bool | None]:
     """Structured API fields first; id heuristics only where a legacy object lacks the field.
 
-    None means "unknown": legacy objects carry no `supported_parameters`, and guessing tool support
-    from a name would be worse than saying nothing.
+    `params` is what supported_parameters says, None when the object has no such list. None in the
+    result means "unknown": guessing tool support from a name would be worse than saying nothing.
     """
-    params = _parameter_flags(_hashable_list(model.get("supported_parameters")))
-    pricing = model.get("pricing") if isinstance(model.get("pricing"), dict) else {}
-    web_sign = price_sign(pricing.get("web_search"))
-    lowered = model_id.lower()
+    lowered = lowered_id
 
     if params is not None:
         reasoning: bool | None = params["reasoning"]
@@ -382,8 +386,8 @@ def capabilities(model_id: str, model: dict[str, Any], inputs: frozenset[str]) -
         reasoning = any(marker in lowered for marker in _REASONING_ID_MARKERS)
 
     return {
-        "vision": "image" in inputs,
-        "web_search": web_sign == 1
+        "vision": vision,
+        "web_search": web_search_paid
         or (params is not None and params["web_search_options"])
         or "search" in lowered
         or lowered.endswith(":online"),
@@ -393,15 +397,15 @@ def capabilities(model_id: str, model: dict[str, Any], inputs: frozenset[str]) -
     }
 
 
-def _unit_prices(units: Any) -> list[Any]:
-    """Every `price` inside pricing.units, tiers included."""
-    found: list[Any] = []
+def _unit_prices(units: Any, found: list[Any]) -> list[Any]:
+    """Every `price` inside pricing.units, tiers included, appended to `found`."""
     if isinstance(units, list):
         for unit in units:
             if isinstance(unit, dict):
                 if "price" in unit:
                     found.append(unit["price"])
-                found.extend(_unit_prices(unit.get("tiers")))
+                if "tiers" in unit:
+                    _unit_prices(unit["tiers"], found)
     return found
 
 
@@ -410,52 +414,118 @@ class Prices(NamedTuple):  # a NamedTuple: a frozen dataclass costs microseconds
     output_per_million: Decimal | None
     kind: str | None
     problems: tuple[str, ...]
+    web_search_paid: bool = False
+    stored: dict[str, Any] | None = None  # the pricing object as stored: itself, or a cleaned copy
 
 
 def classify_prices(pricing: Any) -> Prices:
-    """Token prices per million (exact), and whether the model is paid, free or variable-priced."""
+    """Token prices per million (exact), whether the model is paid, free or variable-priced, and what to store.
+
+    One pass over the object: this runs once per model on every sync.
+    """
     if not isinstance(pricing, dict):
         return Prices(None, None, None, ("pricing missing",))
-    prompt = parse_price(pricing.get("prompt"))
-    completion = parse_price(pricing.get("completion"))
-    # Only signs matter for the kind; the token prices were parsed exactly above.
-    signs = [
-        _decimal_sign(prompt if key == "prompt" else completion)
-        if key == "prompt" or key == "completion"
-        else price_sign(raw)
-        for key, raw in pricing.items()
-        if key not in _NON_PRICE_KEYS
-    ]
-    signs += [price_sign(raw) for raw in _unit_prices(pricing.get("units"))]
+    known_price = _PRICE_MEMO.get
+    prompt = completion = None
+    web_search_paid = False
+    storable = True
+    signs = []  # only signs matter for the kind
+    for key, raw in pricing.items():
+        if key not in _PLAIN_KEYS and not _plain_key(key):
+            storable = False
+        if key in _NON_PRICE_KEYS:
+            storable = storable and _storable(raw)
+            continue
+        entry = known_price(raw) if raw.__class__ is str else None
+        if entry is None:
+            entry = _price_entry(raw)
+        price, sign, plain = entry
+        signs.append(sign)
+        storable = storable and plain
+        if key == "prompt":
+            prompt = price
+        elif key == "completion":
+            completion = price
+        elif key == "web_search":
+            web_search_paid = sign == 1
+    if "units" in pricing:
+        signs += map(price_sign, _unit_prices(pricing["units"], []))
     negative, positive, unparseable = -1 in signs, 1 in signs, None in signs
-    problems = tuple(
-        f"{key} price missing or unparseable: {str(pricing.get(key))[:40]!r}"
-        for key, value in (("prompt", prompt), ("completion", completion))
-        if value is None
-    )
+    problems: tuple[str, ...] = ()
+    if prompt is None or completion is None:
+        problems = tuple(
+            f"{key} price missing or unparseable: {str(pricing.get(key))[:40]!r}"
+            for key, value in (("prompt", prompt), ("completion", completion))
+            if value is None
+        )
+    stored = pricing if storable else clean_json(pricing)
     if negative:
-        return Prices(None, None, "variable", problems)
+        return Prices(None, None, "variable", problems, web_search_paid, stored)
     if positive:
         kind: str | None = "paid"
     elif not unparseable and len(pricing) > ("units" in pricing):
         kind = "free"
     else:
         kind = None
-    return Prices(
-        per_million(prompt) if prompt is not None else None,
-        per_million(completion) if completion is not None else None,
-        kind,
-        problems,
-    )
+    return Prices(prompt, completion, kind, problems, web_search_paid, stored)
+
+
+# Raw price string -> (exact price per million, sign, storable as is). A catalog draws its prices from a few
+# hundred price points, so most lookups hit; Decimals are immutable, so rows can share them.
+_PRICE_MEMO: dict[str, tuple[Decimal | None, int | None, bool]] = {}
+_PRICE_MEMO_LIMIT = 65536
+# Pricing keys already seen to be plain ASCII; a catalog uses a dozen or so.
+_PLAIN_KEYS: set[str] = set()
+
+
+def _price_entry(raw: Any) -> tuple[Decimal | None, int | None, bool]:
+    """(price per million, sign, storable) of one raw price; price and sign are None when it is unparseable."""
+    is_str = raw.__class__ is str
+    if is_str:
+        entry = _PRICE_MEMO.get(raw)
+        if entry is not None:
+            return entry
+    price = parse_price(raw)
+    plain = _storable(raw)
+    entry = (None, None, plain) if price is None else (per_million(price), _decimal_sign(price), plain)
+    if is_str:  # only exact strs: as dict keys True, 1 and 1.0 would collide
+        if len(_PRICE_MEMO) >= _PRICE_MEMO_LIMIT:
+            _PRICE_MEMO.clear()
+        _PRICE_MEMO[raw] = entry
+    return entry
+
+
+def _plain_key(key: Any) -> bool:
+    if not (key.__class__ is str and key.isascii() and "\x00" not in key):
+        return False
+    if len(_PLAIN_KEYS) < 1024:
+        _PLAIN_KEYS.add(key)
+    return True
+
+
+class ModelNotes(NamedTuple):
+    """What classify_model noticed about one model besides its row."""
+
+    unknown_outputs: tuple[str, ...]  # output values no rule knows
+    problems: tuple[str, ...] = ()  # fields stored as NULL because their value was garbage
+    price_problems: int = 0  # how many of those problems are prices
+
+
+class ModalityInfo(NamedTuple):
+    modality: str
+    input_list: list[str]
+    output_list: list[str]
+    clean_notes: ModelNotes  # the notes of a model with this architecture and no problems
+    vision: bool
 
 
 @lru_cache(maxsize=4096)
 def _modality_info(
-    input_list: tuple[Any, ...] | None, output_list: tuple[Any, ...] | None, legacy: Any
-) -> tuple[frozenset[str], frozenset[str], list[str], list[str], list[str]]:
-    """(inputs, outputs, sorted inputs, sorted outputs, unknown outputs) of an architecture, memoised.
+    input_list: tuple[Any, ...] | None, output_list: tuple[Any, ...] | None, legacy: Any, id_says_embedding: bool
+) -> ModalityInfo:
+    """What an architecture says, memoised: a catalog has a few dozen distinct architectures.
 
-    A catalog has a few dozen distinct architectures, so this is computed a few dozen times.
+    Callers copy the lists before they put them in a row.
     """
     architecture: dict[str, Any] = {"modality": legacy}
     if input_list is not None:
@@ -463,7 +533,45 @@ def _modality_info(
     if output_list is not None:
         architecture["output_modalities"] = list(output_list)
     inputs, outputs = modality_sets(architecture)
-    return inputs, outputs, sorted(inputs), sorted(outputs), sorted(outputs - KNOWN_OUTPUTS)
+    return ModalityInfo(
+        classify_modality("embedding" if id_says_embedding else "", inputs, outputs),
+        sorted(inputs),
+        sorted(outputs),
+        ModelNotes(tuple(sorted(outputs - KNOWN_OUTPUTS))),
+        "image" in inputs,
+    )
+
+
+def _plain(value: Any) -> bool:
+    """True for None and for ASCII text without NUL: values clean_text would return unchanged."""
+    return value is None or (value.__class__ is str and value.isascii() and "\x00" not in value)
+
+
+def _architecture_info(architecture: Any, id_says_embedding: bool) -> ModalityInfo:
+    """The memoised ModalityInfo of an architecture object (anything else counts as an empty one)."""
+    if not isinstance(architecture, dict):
+        return _modality_info(None, None, None, id_says_embedding)
+    inputs = architecture.get("input_modalities")
+    outputs = architecture.get("output_modalities")
+    legacy = architecture.get("modality")
+    legacy = legacy if isinstance(legacy, str) else None
+    if inputs.__class__ is list and outputs.__class__ is list:
+        try:
+            return _modality_info(tuple(inputs), tuple(outputs), legacy, id_says_embedding)
+        except TypeError:  # an unhashable item; _hashable_list drops it, as the rules would
+            pass
+    return _modality_info(_hashable_list(inputs), _hashable_list(outputs), legacy, id_says_embedding)
+
+
+def _parameters(value: Any) -> ParameterInfo | None:
+    """The memoised ParameterInfo of a supported_parameters value, None when it is not a list."""
+    if value.__class__ is list:
+        try:
+            return _parameter_info(tuple(value))
+        except TypeError:  # an unhashable item
+            pass
+    key = _hashable_list(value)
+    return None if key is None else _parameter_info(key)
 
 
 def _hashable_list(value: Any) -> tuple[Any, ...] | None:
@@ -477,82 +585,114 @@ def _hashable_list(value: Any) -> tuple[Any, ...] | None:
     return items
 
 
-def _architecture_key(architecture: Any) -> tuple[Any, Any, Any]:
-    if not isinstance(architecture, dict):
-        return None, None, None
-    legacy = architecture.get("modality")
-    return (
-        _hashable_list(architecture.get("input_modalities")),
-        _hashable_list(architecture.get("output_modalities")),
-        legacy if isinstance(legacy, str) else None,
-    )
+def _storable(value: Any) -> bool:
+    """Whether clean_json would return an equal value: a read-only walk, cheaper than building a copy.
 
-
-def _clean_pricing(pricing: dict[str, Any]) -> dict[str, Any]:
-    """The pricing object itself when it is already storable (the usual case), else a cleaned copy."""
-    for key, value in pricing.items():
-        if not (value.__class__ is str and value.isascii() and "\x00" not in value and key.__class__ is str):
-            return clean_json(pricing)
-    return pricing
-
-
-def classify_model(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(row, notes) for one model object; raises ModelRejected when it cannot be stored.
-
-    notes: `unknown_outputs` (output values no rule knows) and `problems` (fields stored as NULL).
+    Non-ASCII text answers False (clean_json then checks its encoding); so does anything unusual.
     """
+    cls = value.__class__
+    if cls is str:
+        return value.isascii() and "\x00" not in value
+    if cls is dict:
+        for key, item in value.items():
+            if not (key.__class__ is str and key.isascii() and "\x00" not in key and _storable(item)):
+                return False
+        return True
+    if cls is list:
+        for item in value:
+            if not _storable(item):
+                return False
+        return True
+    if cls is float:
+        return value - value == 0.0  # False for NaN and the infinities
+    return cls is int or cls is bool or value is None
+
+
+def classify_model(model: Any) -> tuple[dict[str, Any], ModelNotes]:
+    """(row, notes) for one model object; raises ModelRejected when it cannot be stored."""
     if not isinstance(model, dict):
         raise ModelRejected(f"model is a {type(model).__name__}, not an object")
-    model_id = model.get("id")
+    # The hot path of a sync: each helper call costs a few hundred nanoseconds, so the common cases
+    # (plain ASCII text, int counts, known vendors) are decided inline and the rest go to the helpers.
+    get = model.get
+    model_id = get("id")
     slug = provider_slug(model_id)
-    architecture = model.get("architecture")
-    arch = architecture if isinstance(architecture, dict) else {}
-    inputs, outputs, input_list, output_list, unknown_outputs = _modality_info(*_architecture_key(architecture))
-    pricing = model.get("pricing")
-    prices = classify_prices(pricing)
-    problems = list(prices.problems)
+    lowered_id = model_id.lower()
+    architecture = get("architecture")
+    modality, input_list, output_list, clean_notes, vision = _architecture_info(architecture, "embedding" in lowered_id)
+    if architecture.__class__ is dict:
+        tokenizer = architecture.get("tokenizer")
+        instruct_type = architecture.get("instruct_type")
+        if not _plain(tokenizer):
+            tokenizer = clean_text(tokenizer)
+        if not _plain(instruct_type):
+            instruct_type = clean_text(instruct_type)
+    else:
+        tokenizer = instruct_type = None
+    input_pm, output_pm, pricing_kind, price_problems, web_search_paid, pricing = classify_prices(get("pricing"))
+    problems = price_problems
 
-    context_length, ok = parse_positive_int(model.get("context_length"))
-    if not ok:
-        problems.append(f"context_length unparseable: {str(model.get('context_length'))[:40]!r}")
-    top_provider = model.get("top_provider") if isinstance(model.get("top_provider"), dict) else {}
-    max_completion, ok = parse_positive_int(top_provider.get("max_completion_tokens"))
-    if not ok:
-        problems.append("top_provider.max_completion_tokens unparseable")
-    instruct_type = clean_text(arch.get("instruct_type"))
-    params = model.get("supported_parameters")
-    hf_id = clean_text(model.get("hugging_face_id"))
+    context_length = get("context_length")
+    if not (context_length.__class__ is int and 0 < context_length <= _INT4_MAX):
+        context_length, ok = parse_positive_int(context_length)
+        if not ok:
+            problems += (f"context_length unparseable: {str(get('context_length'))[:40]!r}",)
+    top_provider = get("top_provider")
+    max_completion = top_provider.get("max_completion_tokens") if isinstance(top_provider, dict) else None
+    if not (max_completion is None or max_completion.__class__ is int and 0 < max_completion <= _INT4_MAX):
+        max_completion, ok = parse_positive_int(max_completion)
+        if not ok:
+            problems += ("top_provider.max_completion_tokens unparseable",)
+    params = _parameters(get("supported_parameters"))
+    created = get("created")
+    expiration = get("expiration_date")
+    canonical_slug = get("canonical_slug")
+    description = get("description")
+    hf_id = get("hugging_face_id")
+    if not _plain(canonical_slug):
+        canonical_slug = clean_text(canonical_slug)
+    if not (description.__class__ is str and description.isascii() and "\x00" not in description):
+        description = clean_text(description)
+    if not _plain(hf_id):
+        hf_id = clean_text(hf_id)
+    name = get("name")
+    name = name.strip() if name.__class__ is str and name.isascii() and "\x00" not in name else None
+    if not name or len(name) >= _MAX_NAME_LENGTH:
+        name = display_name(model_id, model)
+    if created.__class__ is int and 0 <= created < _YEAR_3000:
+        created_at = datetime.fromtimestamp(created, UTC)  # a positional tz: the keyword form costs twice as much
+    else:
+        created_at = parse_unix_seconds(created)
 
     row = {
         "openrouter_id": model_id,
-        "canonical_slug": clean_text(model.get("canonical_slug")) or None,
-        "name": display_name(model_id, model),
-        "description": clean_text(model.get("description")),
-        "provider": provider_display_name(slug, model),
+        "canonical_slug": canonical_slug or None,
+        "name": name,
+        "description": description,
+        "provider": PROVIDER_NAMES.get(slug) or provider_display_name(slug, model),
         "provider_slug": slug,
-        "modality": classify_modality(model_id.lower(), inputs, outputs),
-        "input_modalities": list(input_list),
-        "output_modalities": list(output_list),
+        "modality": modality,
+        "input_modalities": input_list.copy(),
+        "output_modalities": output_list.copy(),
         "context_length": context_length,
         "max_completion_tokens": max_completion,
-        "input_cost_per_million": prices.input_per_million,
-        "output_cost_per_million": prices.output_per_million,
-        "pricing_kind": prices.kind,
-        "pricing": _clean_pricing(pricing) if isinstance(pricing, dict) else None,
-        "capabilities": capabilities(model_id, model, inputs),
-        "supported_parameters": clean_text_list(params) if isinstance(params, list) else None,
+        "input_cost_per_million": input_pm,
+        "output_cost_per_million": output_pm,
+        "pricing_kind": pricing_kind,
+        "pricing": pricing,
+        "capabilities": capabilities(
+            lowered_id, model, None if params is None else params.flags, vision, web_search_paid
+        ),
+        "supported_parameters": None if params is None else params.names.copy(),
         "hugging_face_id": hf_id or None,
-        "tokenizer": clean_text(arch.get("tokenizer")),
+        "tokenizer": tokenizer,
         "instruct_type": None if instruct_type in (None, "", "none") else instruct_type,
-        "openrouter_created_at": parse_unix_seconds(model.get("created")),
-        "expiration_date": parse_date(model.get("expiration_date")),
+        "openrouter_created_at": created_at,
+        "expiration_date": None if expiration is None else parse_date(expiration),
     }
-    notes = {
-        "unknown_outputs": unknown_outputs,
-        "problems": problems,
-        "price_problems": len(prices.problems),
-    }
-    return row, notes
+    if problems:
+        return row, ModelNotes(clean_notes.unknown_outputs, problems, len(price_problems))
+    return row, clean_notes
 
 
 def classify_catalog(models: list[Any]) -> ClassifiedCatalog:
@@ -591,11 +731,11 @@ def _classify_all(models: list[Any]) -> ClassifiedCatalog:
             continue
         seen.add(row["openrouter_id"])
         rows.append(row)
-        if notes["unknown_outputs"]:
-            unknown.update(notes["unknown_outputs"])
-        if notes["problems"]:
-            price_problems += notes["price_problems"]
-            field_problems.extend({"id": row["openrouter_id"], "problem": p} for p in notes["problems"])
+        if notes.unknown_outputs:
+            unknown.update(notes.unknown_outputs)
+        if notes.problems:
+            price_problems += notes.price_problems
+            field_problems.extend({"id": row["openrouter_id"], "problem": p} for p in notes.problems)
     counts = Counter(row["modality"] for row in rows)
     return ClassifiedCatalog(
         rows=rows,

@@ -14,10 +14,12 @@ from catalog_pipeline.classification import (
     classify_modality,
     classify_model,
     classify_prices,
+    clean_json,
     display_name,
     modality_sets,
     parse_price,
     per_million,
+    price_sign,
     provider_display_name,
 )
 
@@ -188,8 +190,8 @@ def test_other_fields():
     assert row["expiration_date"].isoformat() == "2026-03-01"
     assert row["hugging_face_id"] is None
     assert row["name"] == "Name with NUL"
-    assert notes["problems"] == ["pricing missing", "top_provider.max_completion_tokens unparseable"]
-    assert notes["price_problems"] == 1
+    assert notes.problems == ("pricing missing", "top_provider.max_completion_tokens unparseable")
+    assert notes.price_problems == 1
 
 
 def test_capabilities_prefer_structured_fields_over_id_heuristics():
@@ -334,3 +336,62 @@ def test_classify_model_raises_only_model_rejected(obj):
     except ModelRejected:
         return
     assert row["modality"] in MODALITIES
+
+
+# --- the pricing pass against the rules it implements ---------------------------------------------
+
+price_strings = st.one_of(
+    st.sampled_from(["0", "-1", "0.000003", "1e-6", " 0.5 ", "abc", "", "NaN", "1e300", "0.0000000100000002"]),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.text(max_size=6),
+)
+units = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "price": json_scalars | price_strings,
+            "tiers": st.lists(st.fixed_dictionaries({"price": json_scalars})),
+        },
+    ),
+    max_size=3,
+)
+pricings = st.dictionaries(
+    st.sampled_from(["prompt", "completion", "image", "request", "web_search", "discount"]) | st.text(max_size=8),
+    price_strings | json_values,
+    max_size=6,
+).flatmap(lambda p: st.just(p) | units.map(lambda u: {**p, "units": u}))
+
+
+def _unit_price_values(value):
+    if isinstance(value, list):
+        for unit in value:
+            if isinstance(unit, dict):
+                if "price" in unit:
+                    yield unit["price"]
+                yield from _unit_price_values(unit.get("tiers"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(pricings)
+def test_pricing_pass_matches_the_rules_value_by_value(pricing):
+    """The one-pass, memoised classify_prices agrees with the rules applied to each value on its own."""
+    signs = [price_sign(v) for k, v in pricing.items() if k not in ("discount", "units")]
+    signs += [price_sign(v) for v in _unit_price_values(pricing.get("units"))]
+    if -1 in signs:
+        kind = "variable"
+    elif 1 in signs:
+        kind = "paid"
+    elif None not in signs and len(pricing) > ("units" in pricing):
+        kind = "free"
+    else:
+        kind = None
+    for _ in range(2):  # a cold memo, then a warm one
+        prices = classify_prices(pricing)
+        assert prices.kind == kind
+        assert prices.stored == clean_json(pricing)
+        assert prices.web_search_paid == (price_sign(pricing.get("web_search")) == 1)
+        if kind != "variable":
+            for key, value in (("prompt", prices.input_per_million), ("completion", prices.output_per_million)):
+                exact = parse_price(pricing.get(key))
+                assert value == (None if exact is None else per_million(exact))
+                assert str(value) == str(None if exact is None else per_million(exact))
