@@ -1,9 +1,9 @@
 """Writes a classified catalog into ai_models: one transaction, set-based SQL, is_curated never touched.
 
 Rows whose digest matches the one stored at their last write are skipped; the rest are streamed with COPY
-into a temporary stage table, and every id into a second one. Then one INSERT ... ON CONFLICT upserts the
-staged rows, one UPDATE deactivates what the fetch no longer lists, and price history follows the same
-statements. A Postgres advisory lock serialises concurrent syncs.
+into a temporary stage table. Then one INSERT ... ON CONFLICT upserts the staged rows, one UPDATE deactivates
+the active rows the fetch no longer lists, and price history follows the same statements. A Postgres advisory
+lock serialises concurrent syncs.
 """
 
 from __future__ import annotations
@@ -81,13 +81,24 @@ def active_counts(conn: psycopg.Connection) -> dict[str, int]:
     return counts
 
 
+class DuplicateIds(ValueError):
+    """The rows handed to write_catalog repeat an id; nothing was written."""
+
+
+@dataclass
+class Staged:
+    total: int  # rows in the catalog
+    staged: int  # rows COPY'd into ai_models_stage: new, changed or returning
+    gone: list[str]  # ids (as COPY text) of active rows the catalog no longer lists
+
+
 def _stage(
     conn: psycopg.Connection, rows: Iterable[Mapping[str, Any]], known: Mapping[str, str | None] | None = None
-) -> tuple[int, int]:
-    """COPY the rows that may need writing into ai_models_stage, and every id into ai_models_seen.
+) -> Staged:
+    """COPY the rows that may need writing into ai_models_stage, and find the active rows that are gone.
 
-    `known` maps the active rows' ids (as COPY text) to their stored digests; a row with the same digest is
-    unchanged and is not staged. Returns (rows seen, rows staged).
+    `known` maps every active row's id (as COPY text) to its stored digest; a row with the same digest is
+    unchanged and is not staged, and a known id the rows do not list is gone.
     """
     known = known or {}
     conn.execute(
@@ -95,8 +106,7 @@ def _stage(
             "CREATE TEMP TABLE ai_models_stage ON COMMIT DROP AS SELECT {cols}, sync_hash FROM ai_models WITH NO DATA"
         ).format(cols=_cols(SYNCED_COLUMNS))
     )
-    conn.execute("CREATE TEMP TABLE ai_models_seen (openrouter_id text) ON COMMIT DROP")
-    seen: list[str] = []
+    seen: set[str] = set()
     staged = 0
     buffer: list[str] = []
     with conn.cursor() as cur:
@@ -104,7 +114,9 @@ def _stage(
         with cur.copy(copy_stage) as copy:
             for row in rows:
                 model_id = escape_text(row["openrouter_id"])  # the id as COPY text, as `known` holds it
-                seen.append(model_id)
+                if model_id in seen:
+                    raise DuplicateIds(f"the catalog lists {row['openrouter_id'][:120]!r} twice; nothing was written")
+                seen.add(model_id)
                 fields = copy_fields(row)
                 digest = row_digest(fields)
                 if known.get(model_id) == digest:
@@ -116,16 +128,12 @@ def _stage(
                     buffer = []
             if buffer:
                 copy.write("".join(buffer))
-        with cur.copy("COPY ai_models_seen (openrouter_id) FROM STDIN") as copy:
-            for start in range(0, len(seen), 5000):
-                copy.write("\n".join(seen[start : start + 5000]) + "\n")
-    # Primary keys make duplicates fail loudly here rather than inside ON CONFLICT, and give the planner
-    # indexes for the joins below.
+    # The primary key gives the planner an index and a row count for the joins below; statistics on the id
+    # alone are enough for them, and cost a fraction of a whole-row ANALYZE of wide text and jsonb.
     conn.execute("ALTER TABLE ai_models_stage ADD PRIMARY KEY (openrouter_id)")
-    conn.execute("ALTER TABLE ai_models_seen ADD PRIMARY KEY (openrouter_id)")
-    conn.execute("ANALYZE ai_models_stage")
-    conn.execute("ANALYZE ai_models_seen")
-    return len(seen), staged
+    conn.execute("ANALYZE ai_models_stage (openrouter_id)")
+    gone = [model_id for model_id in known if model_id not in seen]
+    return Staged(total=len(seen), staged=staged, gone=gone)
 
 
 def _known_digests(conn: psycopg.Connection) -> dict[str, str | None]:
@@ -236,11 +244,11 @@ def _record_prices(conn: psycopg.Connection, params: Mapping[str, Any]) -> int:
     return cur.rowcount
 
 
-def _upsert(conn: psycopg.Connection, params: Mapping[str, Any]) -> tuple[int, int]:
+def _upsert(conn: psycopg.Connection, params: Mapping[str, Any], staged: int) -> tuple[int, int]:
     """(inserted, updated). Rows whose synced values are unchanged and still active are not touched.
 
-    A hash join first drops the unchanged rows, so a quiet day's re-sync sends only the few changed rows
-    through ON CONFLICT's per-row index probe; the ON CONFLICT condition repeats the test for safety.
+    The digest prefilter has already left the unchanged rows out of the stage, so every staged row goes
+    straight to ON CONFLICT; its WHERE skips the few staged only for a stale digest.
     """
     synced = [c for c in SYNCED_COLUMNS if c != "openrouter_id"]
     query = sql.SQL(
@@ -248,8 +256,7 @@ def _upsert(conn: psycopg.Connection, params: Mapping[str, Any]) -> tuple[int, i
                INSERT INTO ai_models AS m
                       ({cols}, sync_hash, is_active, removed_at, first_seen_at, created_at, updated_at)
                SELECT {staged}, s.sync_hash, true, NULL, %(ts)s, %(ts)s, %(ts)s
-                 FROM ai_models_stage s LEFT JOIN ai_models cur ON cur.openrouter_id = s.openrouter_id
-                WHERE cur.openrouter_id IS NULL OR NOT cur.is_active OR ({current}) IS DISTINCT FROM ({incoming})
+                 FROM ai_models_stage s
                ON CONFLICT (openrouter_id) DO UPDATE
                   SET {assignments}, sync_hash = EXCLUDED.sync_hash, is_active = true, removed_at = NULL,
                       updated_at = EXCLUDED.updated_at
@@ -259,13 +266,13 @@ def _upsert(conn: psycopg.Connection, params: Mapping[str, Any]) -> tuple[int, i
     ).format(
         cols=_cols(SYNCED_COLUMNS),
         staged=sql.SQL(", ").join(sql.SQL("s.{c}").format(c=sql.Identifier(c)) for c in SYNCED_COLUMNS),
-        current=sql.SQL(", ").join(sql.SQL("cur.{c}").format(c=sql.Identifier(c)) for c in synced),
-        incoming=sql.SQL(", ").join(sql.SQL("s.{c}").format(c=sql.Identifier(c)) for c in synced),
         assignments=sql.SQL(", ").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in synced),
         old=sql.SQL(", ").join(sql.SQL("m.{c}").format(c=sql.Identifier(c)) for c in synced),
         new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in synced),
     )
     inserted, updated = conn.execute(query, params).fetchone()
+    if inserted + updated == staged:
+        return inserted, updated  # every staged row was written with its digest
     # Rows staged only because their digest was missing or stale (e.g. right after migration 006) are equal
     # in value and were not updated above; record their digest so the next sync can skip them.
     conn.execute(
@@ -276,12 +283,21 @@ def _upsert(conn: psycopg.Connection, params: Mapping[str, Any]) -> tuple[int, i
     return inserted, updated
 
 
-def _deactivate_missing(conn: psycopg.Connection, params: Mapping[str, Any]) -> tuple[list[str], int]:
+def _deactivate_missing(
+    conn: psycopg.Connection, params: Mapping[str, Any], gone_ids: list[str]
+) -> tuple[list[str], int]:
+    """Deactivate the active rows the catalog no longer lists (ids as COPY text) and close their prices."""
+    if not gone_ids:
+        return [], 0
+    conn.execute("CREATE TEMP TABLE ai_models_gone (openrouter_id text PRIMARY KEY) ON COMMIT DROP")
+    with conn.cursor() as cur, cur.copy("COPY ai_models_gone (openrouter_id) FROM STDIN") as copy:
+        for start in range(0, len(gone_ids), 5000):
+            copy.write("\n".join(gone_ids[start : start + 5000]) + "\n")
     rows = conn.execute(
         """WITH gone AS (
                 UPDATE ai_models m SET is_active = false, removed_at = %(ts)s, updated_at = %(ts)s
-                 WHERE m.is_active
-                   AND NOT EXISTS (SELECT 1 FROM ai_models_seen s WHERE s.openrouter_id = m.openrouter_id)
+                  FROM ai_models_gone g
+                 WHERE m.openrouter_id = g.openrouter_id AND m.is_active
                 RETURNING m.openrouter_id),
             closed AS (
                 UPDATE ai_model_price_history h SET valid_to = %(ts)s
@@ -313,16 +329,21 @@ def write_catalog(
         # Serialises concurrent syncs (schedule vs. a manual run); released at commit or rollback. A sync
         # stuck behind another for longer than lock_timeout fails clearly instead of waiting forever.
         conn.execute("SELECT set_config('lock_timeout', %s, true)", (LOCK_TIMEOUT,))
+        # JIT compiling these one-off bulk statements costs more than it saves; a large stage lives in the
+        # session's temporary buffers rather than spilling to disk (this takes effect on a fresh session).
+        conn.execute("SET LOCAL jit = off")
+        conn.execute("SET LOCAL temp_buffers = '256MB'")
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
         ts = synced_at or conn.execute("SELECT now()").fetchone()[0]
         params = {"ts": ts, "run_id": run_id}
         curated_before = curated_ids(conn)
-        total, staged = _stage(conn, rows, _known_digests(conn))
+        staging = _stage(conn, rows, _known_digests(conn))
+        total, staged = staging.total, staging.staged
         say(f"{total} rows to sync; {staged} new, changed or returning rows staged with COPY")
         changes = _report_changes(conn)
         periods_opened = _record_prices(conn, params)
-        inserted, updated = _upsert(conn, params)
-        removed, deactivated = _deactivate_missing(conn, params)
+        inserted, updated = _upsert(conn, params, staged)
+        removed, deactivated = _deactivate_missing(conn, params, staging.gone)
         say(f"wrote rows: {inserted} inserted, {updated} updated, {deactivated} deactivated")
         curated_after = curated_ids(conn)
         if curated_after != curated_before:

@@ -14,7 +14,7 @@ from catalog_pipeline.catalog_db import (
     CatalogDatabase,
     CatalogDatabaseError,
 )
-from catalog_pipeline.catalog_store import write_catalog
+from catalog_pipeline.catalog_store import DuplicateIds, write_catalog
 from catalog_pipeline.classification import classify_catalog
 from catalog_pipeline.paths import SQL_DIR
 
@@ -181,7 +181,7 @@ def test_failed_migration_leaves_the_schema_as_it_was(catalog_db, pg, tmp_path):
         == 0
     )
     assert pg.execute("SELECT is_curated FROM ai_models WHERE openrouter_id = 'a/b'").fetchone()[0] is True
-    assert pg.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == "006_add_ai_models_sync_hash"
+    assert pg.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == "007_drop_ai_models_active_index"
 
 
 def test_unchanged_rows_are_not_restaged_whatever_their_id(catalog_db, pg, handwritten_catalog):
@@ -202,3 +202,21 @@ def test_unchanged_rows_are_not_restaged_whatever_their_id(catalog_db, pg, handw
     assert (third.staged, third.updated, third.reactivated) == (1, 1, 1)
     stored = {r[0] for r in pg.execute("SELECT openrouter_id FROM ai_models WHERE openrouter_id LIKE 'weird/%'")}
     assert stored == {"weird/tab\there\\back\\\\slash\nnew line\rcr", "weird/\\N"}
+    # The gone ids travel as COPY text too: leaving the catalog deactivates exactly those two rows.
+    with psycopg.connect(catalog_db.url, autocommit=True) as conn:
+        fourth = write_catalog(conn, rows[:-2])
+    assert (fourth.staged, fourth.deactivated, sorted(fourth.removed)) == (0, 2, sorted(stored))
+    inactive = {r[0] for r in pg.execute("SELECT openrouter_id FROM ai_models WHERE NOT is_active")}
+    assert inactive == stored
+
+
+def test_duplicate_ids_fail_before_anything_is_written(catalog_db, pg, handwritten_catalog):
+    catalog_db.ensure_schema()
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    with psycopg.connect(catalog_db.url, autocommit=True) as conn:
+        write_catalog(conn, rows)
+        before = table_snapshot(pg)
+        # The repeat is unchanged, so only the client-side check can see it (nothing of it is staged).
+        with pytest.raises(DuplicateIds, match="twice; nothing was written"):
+            write_catalog(conn, [*rows, {**rows[3]}])
+    assert table_snapshot(pg) == before
