@@ -9,8 +9,8 @@ PHASES = ["classify", "first_load", "noop_resync", "changed_10pct_resync", "remo
 
 def render(results: dict) -> str:
     lines = [
-        "| models | phase | wall s | rows/s | µs/model | n_tup_ins | n_tup_upd | × COPY | peak RSS MiB |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| models | phase | wall s | rows/s | µs/model | n_tup_ins | n_tup_upd | × COPY | by run | peak RSS MiB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for size in results["sizes"]:
         for name in PHASES:
@@ -18,7 +18,8 @@ def render(results: dict) -> str:
             lines.append(
                 f"| {size['size']:,} | {name} | {phase['wall_s']:.3f} | {phase['rows_per_s']:,} | "
                 f"{size['per_model_us'][name]} | {phase.get('n_tup_ins', '')} | {phase.get('n_tup_upd', '')} | "
-                f"{phase.get('ratio_to_copy', '')} | {phase.get('peak_rss_mib', '')} |"
+                f"{phase.get('ratio_to_copy', '')} | {', '.join(map(str, phase.get('ratios_by_run', [])))} | "
+                f"{phase.get('peak_rss_mib', '')} |"
             )
     e2e = results.get("end_to_end")
     if e2e:

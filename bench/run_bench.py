@@ -6,8 +6,10 @@ It prints figures and writes them to a JSON file; it asserts nothing about time.
     python3 bench/run_bench.py --quick               # CI: 1k and 10k + end to end
     BENCH_DATABASE_URL=postgresql://... python3 bench/run_bench.py
 
-Each size runs in a child process, so its peak RSS is its own. The database is BENCH_DATABASE_URL, else the
-`catalog_bench` database on 127.0.0.1:5432 (created if missing); its public schema is dropped and rebuilt.
+Each size runs in a child process, so its peak RSS is its own. Classification is timed once, cold. The write
+phases run `--repeats` times on a fresh schema (3 by default, 1 with --quick), each run followed by its COPY
+baseline, and the median is reported beside every run's own figure. The database is BENCH_DATABASE_URL, else
+the `catalog_bench` database on 127.0.0.1:5432 (created if missing); its public schema is dropped and rebuilt.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -143,24 +146,15 @@ def reset(url: str) -> None:
         conn.execute("CREATE SCHEMA public")
 
 
-def run_size(size: int) -> dict[str, Any]:
-    """All phases for one catalog size, in this process."""
-    url = database_url()
+WRITE_PHASES = ("first_load", "noop_resync", "changed_10pct_resync", "removed_10pct_resync")
+
+
+def write_phases(url: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The four write phases, in order, on a freshly migrated schema, then the COPY baseline."""
     reset(url)
     CatalogDatabase(url=url).ensure_schema()
-    models = synthetic_catalog(size)
-
-    start = time.perf_counter()
-    rows = classify_catalog(models).rows
-    classify_s = time.perf_counter() - start
-    del models
-    phases: dict[str, Any] = {
-        "classify": {
-            "wall_s": round(classify_s, 4),
-            "rows_per_s": round(size / classify_s),
-            "peak_rss_mib": round(peak_rss_mib(), 1),
-        }
-    }
+    size = len(rows)
+    phases: dict[str, Any] = {}
     with psycopg.connect(url, autocommit=True) as observer:
         phases["first_load"] = timed_write(url, rows, observer)
         phases["noop_resync"] = timed_write(url, rows, observer)
@@ -176,10 +170,44 @@ def run_size(size: int) -> dict[str, Any]:
         del changed
     baseline = copy_baseline(url, rows)
     phases["copy_baseline"] = {"wall_s": round(baseline, 4), "rows_per_s": round(size / baseline)}
-    for name in ("first_load", "noop_resync", "changed_10pct_resync", "removed_10pct_resync"):
+    return phases
+
+
+def run_size(size: int, repeats: int) -> dict[str, Any]:
+    """All phases for one catalog size, in this process; write phases are the median of `repeats` runs."""
+    url = database_url()
+    models = synthetic_catalog(size)
+
+    # One cold run: the classifier's memos start empty, as in a fresh Dagster step.
+    start = time.perf_counter()
+    rows = classify_catalog(models).rows
+    classify_s = time.perf_counter() - start
+    del models
+    phases: dict[str, Any] = {
+        "classify": {
+            "wall_s": round(classify_s, 4),
+            "rows_per_s": round(size / classify_s),
+            "peak_rss_mib": round(peak_rss_mib(), 1),
+        }
+    }
+    runs = [write_phases(url, rows) for _ in range(repeats)]
+    for name in (*WRITE_PHASES, "copy_baseline"):
+        walls = [run[name]["wall_s"] for run in runs]
+        median = statistics.median(walls)
+        phases[name] = {
+            **runs[-1][name],
+            "wall_s": round(median, 4),
+            "rows_per_s": round(size / median),
+            "walls_s": walls,
+        }
+    baseline = phases["copy_baseline"]["wall_s"]
+    for name in WRITE_PHASES:
         phases[name]["ratio_to_copy"] = round(phases[name]["wall_s"] / baseline, 2)
+        # Ratio within each run too: the baseline drifts with the machine as much as the phases do.
+        phases[name]["ratios_by_run"] = [round(run[name]["wall_s"] / run["copy_baseline"]["wall_s"], 2) for run in runs]
     return {
         "size": size,
+        "repeats": repeats,
         "phases": phases,
         "per_model_us": {
             name: round(phase["wall_s"] / size * 1e6, 2) for name, phase in phases.items() if "wall_s" in phase
@@ -194,11 +222,13 @@ def main() -> None:
     parser.add_argument("--sizes", default=None, help="comma-separated catalog sizes")
     parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end Dagster comparison")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "latest.json"))
+    parser.add_argument("--repeats", type=int, default=None, help="write-phase runs per size (3; --quick: 1)")
     parser.add_argument("--child-size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    repeats = args.repeats or (1 if args.quick else 3)
     if args.child_size:
-        print(json.dumps(run_size(args.child_size)))
+        print(json.dumps(run_size(args.child_size, repeats)))
         return
 
     sizes = (
@@ -209,7 +239,10 @@ def main() -> None:
     results: dict[str, Any] = {"fixture": fixture_path().name, "sizes": [], "quick": args.quick}
     for size in sizes:
         done = subprocess.run(
-            [sys.executable, __file__, "--child-size", str(size)], capture_output=True, text=True, check=False
+            [sys.executable, __file__, "--child-size", str(size), "--repeats", str(repeats)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode != 0:
             sys.stderr.write(done.stderr)
@@ -229,15 +262,16 @@ def main() -> None:
 
 
 def print_size(result: dict[str, Any]) -> None:
-    print(f"\n== {result['size']:,} models (peak RSS {result['peak_rss_mib']} MiB) ==")
+    print(f"\n== {result['size']:,} models (peak RSS {result['peak_rss_mib']} MiB, median of {result['repeats']}) ==")
     print(
         f"{'phase':24} {'wall s':>9} {'rows/s':>10} {'ins':>8} {'upd':>8} {'xCOPY':>6} {'us/model':>9} {'RSS MiB':>8}"
+        "  xCOPY by run"
     )
     for name, phase in result["phases"].items():
         print(
             f"{name:24} {phase['wall_s']:>9.3f} {phase.get('rows_per_s') or 0:>10,} "
             f"{phase.get('n_tup_ins', ''):>8} {phase.get('n_tup_upd', ''):>8} {phase.get('ratio_to_copy', ''):>6} "
-            f"{result['per_model_us'][name]:>9} {phase.get('peak_rss_mib', ''):>8}"
+            f"{result['per_model_us'][name]:>9} {phase.get('peak_rss_mib', ''):>8}  {phase.get('ratios_by_run', '')}"
         )
 
 

