@@ -369,15 +369,14 @@ def _parameter_info(params: tuple[Any, ...]) -> ParameterInfo:
 
 
 def capabilities(
-    lowered_id: str, model: dict[str, Any], params: dict[str, bool] | None, vision: bool, web_search_paid: bool
+    lowered: str, model: dict[str, Any], params: dict[str, bool] | None, vision: bool, web_search_paid: bool
 ) -> dict[str, bool | None]:
     """Structured API fields first; id heuristics only where a legacy object lacks the field.
 
-    `params` is what supported_parameters says, None when the object has no such list. None in the
-    result means "unknown": guessing tool support from a name would be worse than saying nothing.
+    `lowered` is the model id in lower case; `params` is what supported_parameters says, None when the object
+    has no such list. None in the result means "unknown": guessing tool support from a name would be worse
+    than saying nothing.
     """
-    lowered = lowered_id
-
     if params is not None:
         reasoning: bool | None = params["reasoning"]
     elif isinstance(model.get("supports_reasoning"), bool):
@@ -542,9 +541,12 @@ def _modality_info(
     )
 
 
-def _plain(value: Any) -> bool:
-    """True for None and for ASCII text without NUL: values clean_text would return unchanged."""
-    return value is None or (value.__class__ is str and value.isascii() and "\x00" not in value)
+def _all_plain(*values: Any) -> bool:
+    """True when each value is None or ASCII text without NUL: values clean_text would return unchanged."""
+    for value in values:
+        if value is not None and not (value.__class__ is str and value.isascii() and "\x00" not in value):
+            return False
+    return True
 
 
 def _architecture_info(architecture: Any, id_says_embedding: bool) -> ModalityInfo:
@@ -623,10 +625,6 @@ def classify_model(model: Any) -> tuple[dict[str, Any], ModelNotes]:
     if architecture.__class__ is dict:
         tokenizer = architecture.get("tokenizer")
         instruct_type = architecture.get("instruct_type")
-        if not _plain(tokenizer):
-            tokenizer = clean_text(tokenizer)
-        if not _plain(instruct_type):
-            instruct_type = clean_text(instruct_type)
     else:
         tokenizer = instruct_type = None
     input_pm, output_pm, pricing_kind, price_problems, web_search_paid, pricing = classify_prices(get("pricing"))
@@ -649,12 +647,10 @@ def classify_model(model: Any) -> tuple[dict[str, Any], ModelNotes]:
     canonical_slug = get("canonical_slug")
     description = get("description")
     hf_id = get("hugging_face_id")
-    if not _plain(canonical_slug):
-        canonical_slug = clean_text(canonical_slug)
-    if not (description.__class__ is str and description.isascii() and "\x00" not in description):
-        description = clean_text(description)
-    if not _plain(hf_id):
-        hf_id = clean_text(hf_id)
+    if not _all_plain(description, canonical_slug, hf_id, tokenizer, instruct_type):
+        description, canonical_slug, hf_id, tokenizer, instruct_type = map(
+            clean_text, (description, canonical_slug, hf_id, tokenizer, instruct_type)
+        )
     name = get("name")
     name = name.strip() if name.__class__ is str and name.isascii() and "\x00" not in name else None
     if not name or len(name) >= _MAX_NAME_LENGTH:

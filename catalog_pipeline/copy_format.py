@@ -19,6 +19,38 @@ NULL = "\\N"
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str, sort_keys=True)
 
 
+def _json_encoder() -> Any:
+    """_JSON.encode, or the same C encoder called directly.
+
+    JSONEncoder.encode builds a new C encoder on every call, which is half the cost of encoding a small pricing
+    object. The direct call is used only where it gives the same text and still refuses NaN.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _JSON.encode
+    try:
+        # (markers, default, encoder, indent, key_separator, item_separator, sort_keys, skipkeys, allow_nan);
+        # no circular-reference markers: decoded JSON has no cycles.
+        encoder = make(None, str, json.encoder.encode_basestring, None, ":", ",", True, False, False)
+    except TypeError:  # a Python whose C encoder takes other arguments
+        return _JSON.encode
+
+    def encode(value: Any) -> str:
+        return "".join(encoder(value, 0))
+
+    probe = {"b": [1.5, None, 10**20, True], "a": 'é\n"\\', "c": {"z": {}}}
+    if encode(probe) != _JSON.encode(probe):
+        return _JSON.encode
+    try:
+        encode(float("nan"))
+    except ValueError:
+        return encode
+    return _JSON.encode
+
+
+_encode_json = _json_encoder()
+
+
 def escape_text(value: str) -> str:
     """A text value escaped for COPY's text format."""
     # str.replace is C-fast; str.translate with a mapping is not (tens of µs on a long description).
@@ -50,7 +82,7 @@ def _array_literal(values: tuple[str, ...]) -> str:
 
 
 def _json(value: Any) -> str:
-    return escape_text(_JSON.encode(value))
+    return escape_text(_encode_json(value))
 
 
 def _flags(value: dict[str, Any]) -> str:

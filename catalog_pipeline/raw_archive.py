@@ -21,7 +21,8 @@ def archive_catalog(catalog: FetchedCatalog, run_id: str) -> Path:
         "sources": catalog.sources,
         "responses": {url: body.decode("utf-8", "replace") for url, body in catalog.bodies.items()},
     }
-    with gzip.open(path, "wt", encoding="utf-8") as handle:
+    # Level 6 (zlib's own default) writes within a few per cent of level 9's size in half the time.
+    with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as handle:
         json.dump(document, handle)
     return path
 
