@@ -163,23 +163,25 @@ _CHANGED_PRICE = sql.SQL(
 def _report_changes(conn: psycopg.Connection) -> dict[str, Any]:
     """What this write will change, read before it happens (for the change report and counts).
 
-    One pass over the stage: each staged row is new, returning (inactive until now), re-priced, or several.
+    One join of the stage with ai_models: each staged row is new, returning (inactive until now), re-priced,
+    or several. Only the first REPORT_LIMIT ids of each are sorted out (top-N), whatever the stage's size.
     """
-    returned_total, added, returned, repriced_total, repriced_rows = conn.execute(
+    returned_total, repriced_total, added, returned, repriced_rows = conn.execute(
         sql.SQL(
-            """WITH j AS (
+            """WITH j AS MATERIALIZED (
                    SELECT s.openrouter_id, m.openrouter_id IS NULL AS added, NOT m.is_active AS returned,
                           m.openrouter_id IS NOT NULL AND {changed} AS repriced,
-                          ARRAY[s.openrouter_id, m.input_cost_per_million::text, m.output_cost_per_million::text,
-                                m.pricing_kind, s.input_cost_per_million::text, s.output_cost_per_million::text,
-                                s.pricing_kind] AS prices
+                          m.input_cost_per_million AS old_input, m.output_cost_per_million AS old_output,
+                          m.pricing_kind AS old_kind, s.input_cost_per_million AS new_input,
+                          s.output_cost_per_million AS new_output, s.pricing_kind AS new_kind
                      FROM ai_models_stage s LEFT JOIN ai_models m USING (openrouter_id))
-               SELECT count(*) FILTER (WHERE returned),
-                      (array_agg(openrouter_id ORDER BY openrouter_id) FILTER (WHERE added))[1:%(limit)s],
-                      (array_agg(openrouter_id ORDER BY openrouter_id) FILTER (WHERE returned))[1:%(limit)s],
-                      count(*) FILTER (WHERE repriced),
-                      (array_agg(prices ORDER BY openrouter_id) FILTER (WHERE repriced))[1:%(limit)s]
-                 FROM j"""
+               SELECT (SELECT count(*) FROM j WHERE returned),
+                      (SELECT count(*) FROM j WHERE repriced),
+                      ARRAY(SELECT openrouter_id FROM j WHERE added ORDER BY openrouter_id LIMIT %(limit)s),
+                      ARRAY(SELECT openrouter_id FROM j WHERE returned ORDER BY openrouter_id LIMIT %(limit)s),
+                      ARRAY(SELECT ARRAY[openrouter_id, old_input::text, old_output::text, old_kind,
+                                         new_input::text, new_output::text, new_kind]
+                              FROM j WHERE repriced ORDER BY openrouter_id LIMIT %(limit)s)"""
         ).format(changed=_CHANGED_PRICE),
         {"limit": REPORT_LIMIT},
     ).fetchone()
@@ -193,11 +195,11 @@ def _report_changes(conn: psycopg.Connection) -> dict[str, Any]:
             "new_output": _decimal(r[5]),
             "new_kind": r[6],
         }
-        for r in repriced_rows or []
+        for r in repriced_rows
     ]
     return {
-        "added": added or [],
-        "returned": returned or [],
+        "added": added,
+        "returned": returned,
         "reactivated": returned_total,
         "repriced": repriced,
         "repriced_total": repriced_total,
@@ -219,11 +221,19 @@ def _record_prices(conn: psycopg.Connection, params: Mapping[str, Any]) -> int:
         ).format(changed=_CHANGED_PRICE),
         params,
     )
+    # Every staged row without an open period opens one, carrying its previous period's prices (if any). While
+    # the history is empty (the first sync) neither lookup can find anything, so they are skipped: a one-time
+    # filter, decided once per statement.
     cur = conn.execute(
         """INSERT INTO ai_model_price_history
                (openrouter_id, input_cost_per_million, output_cost_per_million, pricing_kind, pricing,
                 previous_input_cost_per_million, previous_output_cost_per_million, previous_pricing_kind,
                 valid_from, dagster_run_id)
+           SELECT s.openrouter_id, s.input_cost_per_million, s.output_cost_per_million, s.pricing_kind, s.pricing,
+                  NULL, NULL, NULL, %(ts)s, %(run_id)s
+             FROM ai_models_stage s
+            WHERE NOT EXISTS (SELECT 1 FROM ai_model_price_history)
+           UNION ALL
            SELECT s.openrouter_id, s.input_cost_per_million, s.output_cost_per_million, s.pricing_kind, s.pricing,
                   prev.input_cost_per_million, prev.output_cost_per_million, prev.pricing_kind,
                   %(ts)s, %(run_id)s
@@ -233,7 +243,8 @@ def _record_prices(conn: psycopg.Connection, params: Mapping[str, Any]) -> int:
                     FROM ai_model_price_history h
                    WHERE h.openrouter_id = s.openrouter_id
                    ORDER BY h.valid_from DESC LIMIT 1) prev ON true
-            WHERE NOT EXISTS (SELECT 1 FROM ai_model_price_history o
+            WHERE EXISTS (SELECT 1 FROM ai_model_price_history)
+              AND NOT EXISTS (SELECT 1 FROM ai_model_price_history o
                                WHERE o.openrouter_id = s.openrouter_id AND o.valid_to IS NULL)""",
         params,
     )

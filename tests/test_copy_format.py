@@ -4,9 +4,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import psycopg
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from catalog_pipeline import copy_format
 from catalog_pipeline.catalog_store import _stage
 from catalog_pipeline.classification import SYNCED_COLUMNS, clean_json, clean_text
 
@@ -60,3 +62,23 @@ def test_copy_round_trip(catalog_db, generated):
     expected = sorted(generated, key=lambda r: r["openrouter_id"].encode())
     for row, back in zip(expected, stored, strict=True):
         assert dict(zip(SYNCED_COLUMNS, back, strict=True)) == row
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_direct_json_encoder_writes_what_jsonencoder_writes(value):
+    """The C encoder called directly gives JSONEncoder's exact text, so digests do not depend on which ran."""
+    assert copy_format._encode_json(value) == copy_format._JSON.encode(value)
+
+
+def test_direct_json_encoder_refuses_nan():
+    for bad in (float("nan"), {"price": float("inf")}, [float("-inf")]):
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            copy_format._encode_json(bad)
