@@ -691,6 +691,14 @@ def classify_model(model: Any) -> tuple[dict[str, Any], ModelNotes]:
     return row, clean_notes
 
 
+def forget_memos() -> None:
+    """Empty every memo the rules keep (price points, architectures, parameter lists): a cold start."""
+    _PRICE_MEMO.clear()
+    _PLAIN_KEYS.clear()
+    _modality_info.cache_clear()
+    _parameter_info.cache_clear()
+
+
 def classify_catalog(models: list[Any]) -> ClassifiedCatalog:
     """Classify every model; bad ones are set aside with a reason, duplicates keep the first."""
     # Rows hold no reference cycles; the cyclic GC would otherwise rescan the growing heap over and over.
