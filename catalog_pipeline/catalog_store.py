@@ -315,6 +315,19 @@ def _deactivate_missing(
     return [r[0] for r in rows], (rows[0][1] if rows else 0)
 
 
+def _roomy_temp_buffers(conn: psycopg.Connection) -> None:
+    """Let a large stage live in the session's temporary buffers instead of spilling to temporary files.
+
+    Postgres refuses the change once the session has touched a temporary table (a reused connection); the
+    savepoint keeps that refusal from aborting the sync, which then runs with the session's own setting.
+    """
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL temp_buffers = '256MB'")
+    except psycopg.errors.InvalidParameterValue:
+        pass
+
+
 def write_catalog(
     conn: psycopg.Connection,
     rows: Iterable[Mapping[str, Any]],
@@ -336,10 +349,9 @@ def write_catalog(
         # Serialises concurrent syncs (schedule vs. a manual run); released at commit or rollback. A sync
         # stuck behind another for longer than lock_timeout fails clearly instead of waiting forever.
         conn.execute("SELECT set_config('lock_timeout', %s, true)", (LOCK_TIMEOUT,))
-        # JIT compiling these one-off bulk statements costs more than it saves; a large stage lives in the
-        # session's temporary buffers rather than spilling to disk (this takes effect on a fresh session).
+        # JIT compiling these one-off bulk statements costs more than it saves.
         conn.execute("SET LOCAL jit = off")
-        conn.execute("SET LOCAL temp_buffers = '256MB'")
+        _roomy_temp_buffers(conn)
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
         ts = synced_at or conn.execute("SELECT now()").fetchone()[0]
         params = {"ts": ts, "run_id": run_id}

@@ -220,3 +220,16 @@ def test_duplicate_ids_fail_before_anything_is_written(catalog_db, pg, handwritt
         with pytest.raises(DuplicateIds, match="twice; nothing was written"):
             write_catalog(conn, [*rows, {**rows[3]}])
     assert table_snapshot(pg) == before
+
+
+def test_a_connection_that_used_temporary_tables_still_syncs(catalog_db, pg, handwritten_catalog):
+    """temp_buffers cannot change once a session has used a temporary table; the sync goes on without it."""
+    catalog_db.ensure_schema()
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    with psycopg.connect(catalog_db.url, autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE scratch (a int)")
+        conn.execute("INSERT INTO scratch VALUES (1)")
+        outcome = write_catalog(conn, rows)
+        assert conn.execute("SHOW temp_buffers").fetchone()[0] == "8MB"
+    assert outcome.inserted == len(rows)
+    assert pg.execute("SELECT count(*) FROM ai_models").fetchone()[0] == len(rows)
