@@ -156,6 +156,21 @@ def test_migrations_run_twice_and_are_recorded(catalog_db, pg):
         )
 
 
+def test_new_migrations_apply_and_edited_ones_are_reported(catalog_db, pg, tmp_path, caplog):
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, sql_dir)
+    catalog_db.ensure_schema(sql_dir)
+    first = sorted(sql_dir.glob("0*.sql"))[0]
+    first.write_text(first.read_text() + "\n-- edited after it was applied\n")
+    with caplog.at_level("WARNING"):
+        assert catalog_db.ensure_schema(sql_dir) == []  # nothing pending: the fast path still notices the edit
+    assert f"migration {first.name} changed after it was applied" in caplog.text
+    (sql_dir / "098_add_scratch.sql").write_text("CREATE TABLE scratch_098 (id int);\n")
+    assert catalog_db.ensure_schema(sql_dir) == ["098_add_scratch"]
+    assert pg.execute("SELECT to_regclass('public.scratch_098')").fetchone()[0] == "scratch_098"
+    assert catalog_db.ensure_schema(sql_dir) == []
+
+
 def test_failed_migration_leaves_the_schema_as_it_was(catalog_db, pg, tmp_path):
     sql_dir = tmp_path / "sql"
     shutil.copytree(SQL_DIR, sql_dir)

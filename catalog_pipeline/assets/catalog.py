@@ -241,8 +241,7 @@ def ai_models_table(
     set_aside = int(classified_models.attrs.get("set_aside", 0))
     source = ", ".join(classified_models.attrs.get("sources", [])) or None
     run_record = {"started_at": started_at, "source_url": source, "fetched": fetched, "set_aside": set_aside}
-    catalog_db.ensure_schema()
-    with catalog_db.connect() as conn:
+    with catalog_db.migrated() as conn:
         try:
             outcome = write_catalog(
                 conn,

@@ -23,8 +23,7 @@ def catalog_not_truncated(
     config: TruncationGuardConfig, classified_models: pd.DataFrame, catalog_db: CatalogDatabase
 ) -> AssetCheckResult:
     """Stops the write when the fetch looks truncated: too few models, or a whole modality gone."""
-    catalog_db.ensure_schema()
-    with catalog_db.connect() as conn:
+    with catalog_db.migrated() as conn:
         active = active_counts(conn)
     fetched = classified_models["modality"].value_counts().to_dict() if len(classified_models) else {}
     fetched = {m: int(fetched.get(m, 0)) for m in MODALITIES}
