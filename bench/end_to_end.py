@@ -62,13 +62,13 @@ def _timed(command: list[str], env: dict[str, str], repeats: int = 1) -> float:
     return statistics.median(walls)
 
 
-def step_compute_seconds(dagster_home: Path) -> dict[str, float]:
-    """Each step's own time (STEP_START to STEP_SUCCESS) in the latest run, read from the run's events."""
+def step_compute_seconds(dagster_home: Path, job_name: str) -> dict[str, float]:
+    """Each step's own time (STEP_START to STEP_SUCCESS) in the job's latest run, read from the run's events."""
     os.environ["DAGSTER_HOME"] = str(dagster_home)
-    from dagster import DagsterInstance
+    from dagster import DagsterInstance, RunsFilter
 
     with DagsterInstance.get() as instance:
-        run = instance.get_runs(limit=1)[0]
+        run = instance.get_runs(filters=RunsFilter(job_name=job_name), limit=1)[0]
         starts, durations = {}, {}
         for entry in instance.all_logs(run.run_id):
             event = entry.dagster_event
@@ -109,7 +109,7 @@ def run_end_to_end(fixture: Path) -> dict[str, Any]:
             # Re-syncs and trivial jobs alternate, so a slow spell of the machine weighs on both alike; the
             # ratio is the median of each pair's own ratio.
             pairs = [(_timed(job, env), _timed(trivial, env)) for _ in range(REPEATS)]
-            steps = step_compute_seconds(home)
+            steps = step_compute_seconds(home, "sync_openrouter_models")
             trivial_mp_s = _timed(trivial_mp, env)
             reset(url)
             bare_first = _timed(bare, env)
