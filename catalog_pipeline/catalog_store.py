@@ -19,7 +19,7 @@ from psycopg import sql
 
 from catalog_pipeline.catalog_db import SYNC_LOCK_KEY
 from catalog_pipeline.classification import MODALITIES, SYNCED_COLUMNS
-from catalog_pipeline.copy_format import copy_fields, escape_text, row_digest
+from catalog_pipeline.copy_format import copy_fields, row_digest
 
 REPORT_LIMIT = 25  # ids listed per section of the change report; totals are always exact
 LOCK_TIMEOUT = "15min"  # how long a sync waits for another to finish
@@ -94,7 +94,7 @@ class Staged:
 
 
 def _stage(
-    conn: psycopg.Connection, rows: Iterable[Mapping[str, Any]], known: Mapping[str, str | None] | None = None
+    conn: psycopg.Connection, rows: Iterable[Mapping[str, Any]], known: Mapping[str, str] | None = None
 ) -> Staged:
     """COPY the rows that may need writing into ai_models_stage, and find the active rows that are gone.
 
@@ -114,11 +114,11 @@ def _stage(
         copy_stage = sql.SQL("COPY ai_models_stage ({cols}, sync_hash) FROM STDIN").format(cols=_cols(SYNCED_COLUMNS))
         with cur.copy(copy_stage) as copy:
             for row in rows:
-                model_id = escape_text(row["openrouter_id"])  # the id as COPY text, as `known` holds it
+                fields = copy_fields(row)
+                model_id = fields[: fields.index("\t")]  # the id as COPY text, as `known` holds it
                 if model_id in seen:
                     raise DuplicateIds(f"the catalog lists {row['openrouter_id'][:120]!r} twice; nothing was written")
                 seen.add(model_id)
-                fields = copy_fields(row)
                 digest = row_digest(fields)
                 if known.get(model_id) == digest:
                     continue
@@ -133,11 +133,11 @@ def _stage(
     # alone are enough for them, and cost a fraction of a whole-row ANALYZE of wide text and jsonb.
     conn.execute("ALTER TABLE ai_models_stage ADD PRIMARY KEY (openrouter_id)")
     conn.execute("ANALYZE ai_models_stage (openrouter_id)")
-    gone = [model_id for model_id in known if model_id not in seen]
+    gone = list(known.keys() - seen)
     return Staged(total=len(seen), staged=staged, gone=gone)
 
 
-def _known_digests(conn: psycopg.Connection) -> dict[str, str | None]:
+def _known_digests(conn: psycopg.Connection) -> dict[str, str]:
     """Stored digests of the active rows by id as COPY text (inactive rows are always staged, to return).
 
     Read with COPY: a hundred thousand (id, digest) pairs arrive in a fraction of the time rows would.
@@ -145,12 +145,10 @@ def _known_digests(conn: psycopg.Connection) -> dict[str, str | None]:
     with conn.cursor() as cur:
         with cur.copy("COPY (SELECT openrouter_id, sync_hash FROM ai_models WHERE is_active) TO STDOUT") as copy:
             text = b"".join(bytes(block) for block in copy).decode("utf-8")
-    known: dict[str, str | None] = {}
-    for line in text.split("\n"):
-        if line:
-            model_id, _, digest = line.rpartition("\t")  # tabs inside an id arrive escaped as \t
-            known[model_id] = None if digest == "\\N" else digest
-    return known
+    # Tabs and newlines inside an id arrive escaped, so the text splits cleanly into id, digest, id, digest...
+    # A missing digest arrives as \N, which no computed digest equals.
+    fields = text.replace("\n", "\t").split("\t")[:-1]
+    return dict(zip(fields[0::2], fields[1::2], strict=True))
 
 
 # m: the stored price (ai_models or ai_model_price_history), s: the staged one.
