@@ -23,6 +23,7 @@ from catalog_pipeline.copy_format import copy_fields, row_digest
 
 REPORT_LIMIT = 25  # ids listed per section of the change report; totals are always exact
 LOCK_TIMEOUT = "15min"  # how long a sync waits for another to finish
+_BULK_ROWS = 1000  # a write at least this large is a bulk load, worth fresh planner statistics
 
 
 class CuratedFlagsChanged(RuntimeError):
@@ -219,6 +220,7 @@ def _record_prices(conn: psycopg.Connection, params: Mapping[str, Any]) -> int:
         ).format(changed=_CHANGED_PRICE),
         params,
     )
+    first_periods = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM ai_model_price_history)").fetchone()[0]
     # Every staged row without an open period opens one, carrying its previous period's prices (if any). While
     # the history is empty (the first sync) neither lookup can find anything, so they are skipped: a one-time
     # filter, decided once per statement.
@@ -246,6 +248,11 @@ def _record_prices(conn: psycopg.Connection, params: Mapping[str, Any]) -> int:
                                WHERE o.openrouter_id = s.openrouter_id AND o.valid_to IS NULL)""",
         params,
     )
+    if first_periods and cur.rowcount >= _BULK_ROWS:
+        # A first load leaves the history without statistics until autovacuum gets to it, and a re-sync in
+        # the meantime would plan its period updates as if only a few periods were open. Statistics on the
+        # two columns those plans read cost a fraction of a whole-table ANALYZE.
+        conn.execute("ANALYZE ai_model_price_history (openrouter_id, valid_to)")
     return cur.rowcount
 
 

@@ -188,18 +188,20 @@ _MAX_PRICE = 10.0 ** (_MAX_ABS_EXPONENT + 1)
 
 
 def price_sign(value: Any) -> int | None:
-    """-1, 0 or 1 for a parseable price, None otherwise: the same verdicts as parse_price, without a Decimal.
+    """-1, 0 or 1 for a parseable price, None otherwise: the same verdicts as parse_price.
 
-    A decimal string's float keeps its sign and whether it is zero, which is all the paid/free/variable
-    decision needs.
+    Numbers (unit prices arrive as JSON numbers) are judged by their float, which keeps the sign and whether
+    it is zero; text goes through parse_price itself, since float() and Decimal() disagree on odd whitespace.
     """
     cls = value.__class__
-    if cls is not str and cls is not float and cls is not int:  # exact classes first: isinstance costs more
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if cls is not float and cls is not int:  # exact classes first: isinstance costs more
+        if isinstance(value, str):
+            return _decimal_sign(parse_price(value))
+        if isinstance(value, bool) or not isinstance(value, int | float):
             return None
     try:
         number = float(value)
-    except (ValueError, OverflowError):
+    except OverflowError:
         return None
     if number - number != 0.0:  # NaN or an infinity
         return None

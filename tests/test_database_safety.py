@@ -196,7 +196,7 @@ def test_failed_migration_leaves_the_schema_as_it_was(catalog_db, pg, tmp_path):
         == 0
     )
     assert pg.execute("SELECT is_curated FROM ai_models WHERE openrouter_id = 'a/b'").fetchone()[0] is True
-    assert pg.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == "007_drop_ai_models_active_index"
+    assert pg.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == "007_tune_ai_models_indexes"
 
 
 def test_unchanged_rows_are_not_restaged_whatever_their_id(catalog_db, pg, handwritten_catalog):
