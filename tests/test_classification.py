@@ -395,3 +395,10 @@ def test_pricing_pass_matches_the_rules_value_by_value(pricing):
                 exact = parse_price(pricing.get(key))
                 assert value == (None if exact is None else per_million(exact))
                 assert str(value) == str(None if exact is None else per_million(exact))
+
+
+@pytest.mark.parametrize("raw", ["0\x1f", "\u2003 1", "1_000", "\u0661", "-0", "+5e-7", 1e-13, 0.04, -1, 2**70, "1e13"])
+def test_price_sign_agrees_with_parse_price(raw):
+    """Text and numbers that float() and Decimal() read differently get parse_price's verdict."""
+    exact = parse_price(raw)
+    assert price_sign(raw) == (None if exact is None else (exact > 0) - (exact < 0))
