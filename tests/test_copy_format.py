@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from catalog_pipeline import copy_format
 from catalog_pipeline.catalog_store import _stage
-from catalog_pipeline.classification import SYNCED_COLUMNS, clean_json, clean_text
+from catalog_pipeline.classification import SYNCED_COLUMNS, classify_catalog, clean_json, clean_text
 
 texts = st.text(max_size=40).map(clean_text)
 rows = st.fixed_dictionaries(
@@ -82,3 +82,15 @@ def test_direct_json_encoder_refuses_nan():
     for bad in (float("nan"), {"price": float("inf")}, [float("-inf")]):
         with pytest.raises(ValueError, match="not JSON compliant"):
             copy_format._encode_json(bad)
+
+
+def test_copy_fields_follow_synced_columns(handwritten_catalog):
+    """copy_fields spells the columns out by hand: one field per SYNCED_COLUMNS entry, in that order."""
+    for row in classify_catalog(handwritten_catalog["data"]).rows:
+        fields = copy_format.copy_fields(row).split("\t")
+        assert len(fields) == len(SYNCED_COLUMNS)
+        assert fields[SYNCED_COLUMNS.index("openrouter_id")] == copy_format.escape_text(row["openrouter_id"])
+        assert fields[SYNCED_COLUMNS.index("modality")] == row["modality"]
+        assert fields[SYNCED_COLUMNS.index("expiration_date")] == (
+            "\\N" if row["expiration_date"] is None else row["expiration_date"].isoformat()
+        )
