@@ -220,32 +220,34 @@ def _record_prices(conn: psycopg.Connection, params: Mapping[str, Any]) -> int:
         ).format(changed=_CHANGED_PRICE),
         params,
     )
-    first_periods = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM ai_model_price_history)").fetchone()[0]
     # Every staged row without an open period opens one, carrying its previous period's prices (if any). While
-    # the history is empty (the first sync) neither lookup can find anything, so they are skipped: a one-time
-    # filter, decided once per statement.
+    # the history is empty (the first sync; the advisory lock keeps other syncs out) neither lookup can find
+    # anything, so they are left out.
+    first_periods = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM ai_model_price_history)").fetchone()[0]
+    if first_periods:
+        previous, lookups = sql.SQL("NULL, NULL, NULL"), sql.SQL("")
+    else:
+        previous = sql.SQL("prev.input_cost_per_million, prev.output_cost_per_million, prev.pricing_kind")
+        lookups = sql.SQL(
+            """LEFT JOIN LATERAL (
+                    SELECT h.input_cost_per_million, h.output_cost_per_million, h.pricing_kind
+                      FROM ai_model_price_history h
+                     WHERE h.openrouter_id = s.openrouter_id
+                     ORDER BY h.valid_from DESC LIMIT 1) prev ON true
+              WHERE NOT EXISTS (SELECT 1 FROM ai_model_price_history o
+                                 WHERE o.openrouter_id = s.openrouter_id AND o.valid_to IS NULL)"""
+        )
     cur = conn.execute(
-        """INSERT INTO ai_model_price_history
-               (openrouter_id, input_cost_per_million, output_cost_per_million, pricing_kind, pricing,
-                previous_input_cost_per_million, previous_output_cost_per_million, previous_pricing_kind,
-                valid_from, dagster_run_id)
-           SELECT s.openrouter_id, s.input_cost_per_million, s.output_cost_per_million, s.pricing_kind, s.pricing,
-                  NULL, NULL, NULL, %(ts)s, %(run_id)s
-             FROM ai_models_stage s
-            WHERE NOT EXISTS (SELECT 1 FROM ai_model_price_history)
-           UNION ALL
-           SELECT s.openrouter_id, s.input_cost_per_million, s.output_cost_per_million, s.pricing_kind, s.pricing,
-                  prev.input_cost_per_million, prev.output_cost_per_million, prev.pricing_kind,
-                  %(ts)s, %(run_id)s
-             FROM ai_models_stage s
-             LEFT JOIN LATERAL (
-                  SELECT h.input_cost_per_million, h.output_cost_per_million, h.pricing_kind
-                    FROM ai_model_price_history h
-                   WHERE h.openrouter_id = s.openrouter_id
-                   ORDER BY h.valid_from DESC LIMIT 1) prev ON true
-            WHERE EXISTS (SELECT 1 FROM ai_model_price_history)
-              AND NOT EXISTS (SELECT 1 FROM ai_model_price_history o
-                               WHERE o.openrouter_id = s.openrouter_id AND o.valid_to IS NULL)""",
+        sql.SQL(
+            """INSERT INTO ai_model_price_history
+                   (openrouter_id, input_cost_per_million, output_cost_per_million, pricing_kind, pricing,
+                    previous_input_cost_per_million, previous_output_cost_per_million, previous_pricing_kind,
+                    valid_from, dagster_run_id)
+               SELECT s.openrouter_id, s.input_cost_per_million, s.output_cost_per_million, s.pricing_kind,
+                      s.pricing, {previous}, %(ts)s, %(run_id)s
+                 FROM ai_models_stage s
+               {lookups}"""
+        ).format(previous=previous, lookups=lookups),
         params,
     )
     if first_periods and cur.rowcount >= _BULK_ROWS:
