@@ -3,12 +3,15 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from catalog_pipeline.assets.catalog import _frame_rows
 from catalog_pipeline.classification import (
     MODALITIES,
+    SYNCED_COLUMNS,
     ModelRejected,
     classify_catalog,
     classify_modality,
@@ -22,6 +25,7 @@ from catalog_pipeline.classification import (
     price_sign,
     provider_display_name,
 )
+from catalog_pipeline.copy_format import copy_fields
 
 # --- prices --------------------------------------------------------------------------------------
 
@@ -402,3 +406,20 @@ def test_price_sign_agrees_with_parse_price(raw):
     """Text and numbers that float() and Decimal() read differently get parse_price's verdict."""
     exact = parse_price(raw)
     assert price_sign(raw) == (None if exact is None else (exact > 0) - (exact < 0))
+
+
+def test_frame_rows_give_back_the_classified_rows(handwritten_catalog):
+    """The write reads classified_models' DataFrame back as plain rows: the values (NA as None) and their
+    COPY text must be what classification produced, or every sync through Dagster would re-stage rows."""
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    frame = pd.DataFrame.from_records(rows, columns=list(SYNCED_COLUMNS)).astype(
+        {"context_length": "Int64", "max_completion_tokens": "Int64"}
+    )
+    back = list(_frame_rows(frame))
+    assert back == rows
+    assert [copy_fields(r) for r in back] == [copy_fields(r) for r in rows]
+    assert any(r["context_length"] is None for r in back) and any(r["hugging_face_id"] is None for r in back)
+    plain = (str, int, list, dict, Decimal, datetime)  # pandas' Timestamp is a datetime
+    for row in back:
+        for value in row.values():
+            assert value is None or (isinstance(value, plain) and type(value).__module__ != "numpy"), value

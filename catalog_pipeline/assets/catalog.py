@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from dagster import (
     AssetCheckSpec,
@@ -192,19 +191,14 @@ def classified_models(context: AssetExecutionContext, raw_openrouter_models: dic
 
 
 def _frame_rows(frame: pd.DataFrame):
-    """Rows as dicts of plain Python values (pandas' NA markers and numpy scalars converted)."""
-    for record in frame.itertuples(index=False, name=None):
-        yield {col: _plain(value) for col, value in zip(SYNCED_COLUMNS, record, strict=True)}
+    """Rows as dicts of plain Python values (pandas' NA markers become None, numpy integers Python ints).
 
-
-def _plain(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+    Converted a column at a time: a per-value conversion cost about 18 µs per row, more than the write itself
+    spends on a row.
+    """
+    columns = [frame[column].to_numpy(dtype=object, na_value=None).tolist() for column in SYNCED_COLUMNS]
+    for values in zip(*columns, strict=True):
+        yield dict(zip(SYNCED_COLUMNS, values, strict=True))
 
 
 @asset(
