@@ -90,7 +90,6 @@ PROVIDER_NAMES: dict[str, str] = {
 _MAX_ABS_EXPONENT = 12
 _INT4_MAX = 2**31 - 1
 _MAX_NAME_LENGTH = 50  # a longer "name" is a description in the wrong field: the id reads better
-_YEAR_3000 = 32503680000  # epoch seconds; every timestamp below it converts without error
 # A btree index entry must fit in about 2.7 kB; an id near that cannot be stored under UNIQUE.
 MAX_ID_LENGTH = 512
 _MILLION_EXP = 6
@@ -228,6 +227,8 @@ def per_million(price: Decimal) -> Decimal:
 
 def parse_positive_int(value: Any) -> tuple[int | None, bool]:
     """(value, ok): a positive int that fits Postgres `integer`; ok is False when the input was garbage."""
+    if value.__class__ is int and 0 < value <= _INT4_MAX:  # the usual case, decided first
+        return value, True
     if value is None:
         return None, True
     if isinstance(value, bool):
@@ -246,10 +247,11 @@ def parse_positive_int(value: Any) -> tuple[int | None, bool]:
 
 
 def parse_unix_seconds(value: Any) -> datetime | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    cls = value.__class__
+    if cls is not int and cls is not float and (isinstance(value, bool) or not isinstance(value, int | float)):
         return None
     try:
-        return datetime.fromtimestamp(value, UTC)
+        return datetime.fromtimestamp(value, UTC)  # a positional tz: the keyword form costs twice as much
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -282,7 +284,7 @@ def provider_slug(model_id: Any) -> str:
 
 
 def provider_display_name(slug: str, model: dict[str, Any]) -> str:
-    known = PROVIDER_NAMES.get(slug.lstrip("~").lower())
+    known = PROVIDER_NAMES.get(slug) or PROVIDER_NAMES.get(slug.lstrip("~").lower())
     if known:
         return known
     provider_name = clean_text(model.get("provider_name"))
@@ -304,8 +306,9 @@ def name_from_id(model_id: str) -> str:
 
 def display_name(model_id: str, model: dict[str, Any]) -> str:
     name = clean_text(model.get("name"))
-    if name and name.strip() and len(name.strip()) < _MAX_NAME_LENGTH:
-        return name.strip()
+    name = name.strip() if name else None
+    if name and len(name) < _MAX_NAME_LENGTH:
+        return name
     return name_from_id(model_id)
 
 
@@ -616,8 +619,8 @@ def classify_model(model: Any) -> tuple[dict[str, Any], ModelNotes]:
     """(row, notes) for one model object; raises ModelRejected when it cannot be stored."""
     if not isinstance(model, dict):
         raise ModelRejected(f"model is a {type(model).__name__}, not an object")
-    # The hot path of a sync: each helper call costs a few hundred nanoseconds, so the common cases
-    # (plain ASCII text, int counts, known vendors) are decided inline and the rest go to the helpers.
+    # The hot path of a sync: sub-results shared across models are memoised, and the free-text fields are
+    # checked together, so a model whose text is plain ASCII costs no clean_text call.
     get = model.get
     model_id = get("id")
     slug = provider_slug(model_id)
@@ -632,19 +635,16 @@ def classify_model(model: Any) -> tuple[dict[str, Any], ModelNotes]:
     input_pm, output_pm, pricing_kind, price_problems, web_search_paid, pricing = classify_prices(get("pricing"))
     problems = price_problems
 
-    context_length = get("context_length")
-    if not (context_length.__class__ is int and 0 < context_length <= _INT4_MAX):
-        context_length, ok = parse_positive_int(context_length)
-        if not ok:
-            problems += (f"context_length unparseable: {str(get('context_length'))[:40]!r}",)
+    context_length, ok = parse_positive_int(get("context_length"))
+    if not ok:
+        problems += (f"context_length unparseable: {str(get('context_length'))[:40]!r}",)
     top_provider = get("top_provider")
-    max_completion = top_provider.get("max_completion_tokens") if isinstance(top_provider, dict) else None
-    if not (max_completion is None or max_completion.__class__ is int and 0 < max_completion <= _INT4_MAX):
-        max_completion, ok = parse_positive_int(max_completion)
-        if not ok:
-            problems += ("top_provider.max_completion_tokens unparseable",)
+    max_completion, ok = parse_positive_int(
+        top_provider.get("max_completion_tokens") if isinstance(top_provider, dict) else None
+    )
+    if not ok:
+        problems += ("top_provider.max_completion_tokens unparseable",)
     params = _parameters(get("supported_parameters"))
-    created = get("created")
     expiration = get("expiration_date")
     canonical_slug = get("canonical_slug")
     description = get("description")
@@ -653,21 +653,13 @@ def classify_model(model: Any) -> tuple[dict[str, Any], ModelNotes]:
         description, canonical_slug, hf_id, tokenizer, instruct_type = map(
             clean_text, (description, canonical_slug, hf_id, tokenizer, instruct_type)
         )
-    name = get("name")
-    name = name.strip() if name.__class__ is str and name.isascii() and "\x00" not in name else None
-    if not name or len(name) >= _MAX_NAME_LENGTH:
-        name = display_name(model_id, model)
-    if created.__class__ is int and 0 <= created < _YEAR_3000:
-        created_at = datetime.fromtimestamp(created, UTC)  # a positional tz: the keyword form costs twice as much
-    else:
-        created_at = parse_unix_seconds(created)
 
     row = {
         "openrouter_id": model_id,
         "canonical_slug": canonical_slug or None,
-        "name": name,
+        "name": display_name(model_id, model),
         "description": description,
-        "provider": PROVIDER_NAMES.get(slug) or provider_display_name(slug, model),
+        "provider": provider_display_name(slug, model),
         "provider_slug": slug,
         "modality": modality,
         "input_modalities": input_list.copy(),
@@ -685,7 +677,7 @@ def classify_model(model: Any) -> tuple[dict[str, Any], ModelNotes]:
         "hugging_face_id": hf_id or None,
         "tokenizer": tokenizer,
         "instruct_type": None if instruct_type in (None, "", "none") else instruct_type,
-        "openrouter_created_at": created_at,
+        "openrouter_created_at": parse_unix_seconds(get("created")),
         "expiration_date": None if expiration is None else parse_date(expiration),
     }
     if problems:
