@@ -94,12 +94,16 @@ def apply_migrations(conn: psycopg.Connection, sql_dir: Path) -> list[str]:
     Every sync step calls this, so the usual case (nothing pending) costs two reads: against a hosted
     database a round trip per file would add up.
     """
-    files = migration_files(sql_dir)
+    migrations = []
+    for path in migration_files(sql_dir):
+        text = path.read_text(encoding="utf-8")
+        migrations.append((path, text, hashlib.sha256(text.encode()).hexdigest()))
     recorded = _recorded_checksums(conn)
-    if all(path.stem in recorded for path in files):
-        for path in files:
-            if recorded[path.stem] != hashlib.sha256(path.read_text(encoding="utf-8").encode()).hexdigest():
-                log.warning("migration %s changed after it was applied; not re-running it", path.name)
+    for path, _, checksum in migrations:
+        if recorded.get(path.stem, checksum) != checksum:
+            log.warning("migration %s changed after it was applied; not re-running it", path.name)
+    pending = [migration for migration in migrations if migration[0].stem not in recorded]
+    if not pending:
         return []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
@@ -110,16 +114,11 @@ def apply_migrations(conn: psycopg.Connection, sql_dir: Path) -> list[str]:
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
     applied: list[str] = []
-    for path in files:
-        text = path.read_text(encoding="utf-8")
-        checksum = hashlib.sha256(text.encode()).hexdigest()
+    for path, text, checksum in pending:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-            row = conn.execute("SELECT checksum FROM schema_migrations WHERE version = %s", (path.stem,)).fetchone()
-            if row is not None:
-                if row[0] != checksum:
-                    log.warning("migration %s changed after it was applied; not re-running it", path.name)
-                continue
+            if conn.execute("SELECT 1 FROM schema_migrations WHERE version = %s", (path.stem,)).fetchone():
+                continue  # another process applied it while this one waited for the lock
             try:
                 conn.execute(text)  # the whole file, no parameters: several statements in one go
             except psycopg.Error as exc:
