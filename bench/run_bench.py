@@ -240,7 +240,7 @@ def main() -> None:
     parser.add_argument("--sizes", default=None, help="comma-separated catalog sizes")
     parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end Dagster comparison")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "latest.json"))
-    parser.add_argument("--repeats", type=int, default=None, help="write-phase runs per size (3; --quick: 1)")
+    parser.add_argument("--repeats", type=int, default=None, help="runs of each phase per size (3; --quick: 1)")
     parser.add_argument("--child-size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
