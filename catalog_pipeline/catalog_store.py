@@ -1,14 +1,15 @@
 """Writes a classified catalog into ai_models: one transaction, set-based SQL, is_curated never touched.
 
 Rows whose digest matches the one stored at their last write are skipped; the rest are streamed with COPY
-into a temporary stage table. Then one INSERT ... ON CONFLICT upserts the staged rows, one UPDATE deactivates
-the active rows the fetch no longer lists, and price history follows the same statements. A Postgres advisory
-lock serialises concurrent syncs.
+into a temporary stage table, a batch at a time. Per batch, one INSERT ... ON CONFLICT upserts the staged rows
+and price history follows; a background thread runs a batch's statements while the next batch is encoded.
+Then one UPDATE deactivates the active rows the fetch no longer lists. A Postgres advisory lock serialises
+concurrent syncs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,13 +18,17 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from catalog_pipeline.background_batches import BackgroundBatches
 from catalog_pipeline.catalog_db import SYNC_LOCK_KEY
 from catalog_pipeline.classification import MODALITIES, SYNCED_COLUMNS
-from catalog_pipeline.copy_format import copy_fields, row_digest
+from catalog_pipeline.copy_format import copy_fields, escape_text, row_digest
 
 REPORT_LIMIT = 25  # ids listed per section of the change report; totals are always exact
 LOCK_TIMEOUT = "15min"  # how long a sync waits for another to finish
 _BULK_ROWS = 1000  # a write at least this large is a bulk load, worth fresh planner statistics
+# Catalog rows encoded per batch. Smaller batches overlap more of Postgres' work with the encoding; each costs
+# a COPY, a pipeline of statements and an ANALYZE of the stage.
+BATCH_ROWS = 10_000
 
 
 class CuratedFlagsChanged(RuntimeError):
@@ -87,55 +92,55 @@ class DuplicateIds(ValueError):
     """The rows handed to write_catalog repeat an id; nothing was written."""
 
 
-@dataclass
-class Staged:
-    total: int  # rows in the catalog
-    staged: int  # rows COPY'd into ai_models_stage: new, changed or returning
-    gone: list[str]  # ids (as COPY text) of active rows the catalog no longer lists
+def _create_stage(conn: psycopg.Connection) -> None:
+    """The temporary table each batch's rows are COPY'd into.
 
-
-def _stage(
-    conn: psycopg.Connection, rows: Iterable[Mapping[str, Any]], known: Mapping[str, str] | None = None
-) -> Staged:
-    """COPY the rows that may need writing into ai_models_stage, and find the active rows that are gone.
-
-    `known` maps every active row's id (as COPY text) to its stored digest; a row with the same digest is
-    unchanged and is not staged, and a known id the rows do not list is gone.
+    It has no index: every statement reads the whole stage and probes the catalog's indexes from it, and an
+    index here would cost more to keep up during COPY than it could save.
     """
-    known = known or {}
     conn.execute(
         sql.SQL(
             "CREATE TEMP TABLE ai_models_stage ON COMMIT DROP AS SELECT {cols}, sync_hash FROM ai_models WITH NO DATA"
         ).format(cols=_cols(SYNCED_COLUMNS))
     )
-    seen: set[str] = set()
-    staged = 0
-    buffer: list[str] = []
-    with conn.cursor() as cur:
-        copy_stage = sql.SQL("COPY ai_models_stage ({cols}, sync_hash) FROM STDIN").format(cols=_cols(SYNCED_COLUMNS))
-        with cur.copy(copy_stage) as copy:
-            for row in rows:
-                fields = copy_fields(row)
-                model_id = fields[: fields.index("\t")]  # the id as COPY text, as `known` holds it
-                if model_id in seen:
-                    raise DuplicateIds(f"the catalog lists {row['openrouter_id'][:120]!r} twice; nothing was written")
-                seen.add(model_id)
-                digest = row_digest(fields)
-                if known.get(model_id) == digest:
-                    continue
-                buffer.append(f"{fields}\t{digest}\n")
-                staged += 1
-                if len(buffer) >= 2000:
-                    copy.write("".join(buffer))
-                    buffer = []
-            if buffer:
-                copy.write("".join(buffer))
-    # The primary key gives the planner an index and a row count for the joins below; statistics on the id
-    # alone are enough for them, and cost a fraction of a whole-row ANALYZE of wide text and jsonb.
-    conn.execute("ALTER TABLE ai_models_stage ADD PRIMARY KEY (openrouter_id)")
-    conn.execute("ANALYZE ai_models_stage (openrouter_id)")
-    gone = list(known.keys() - seen)
-    return Staged(total=len(seen), staged=staged, gone=gone)
+
+
+def _encode_batches(
+    rows: Iterable[Mapping[str, Any]], known: Mapping[str, str], seen: set[str], batch_rows: int
+) -> Iterator[list[str]]:
+    """COPY lines of the rows that may need writing, in batches of at most `batch_rows` catalog rows.
+
+    `known` maps every active row's id (as COPY text) to its stored digest; a row with the same digest is
+    unchanged and is left out. Every id is added to `seen` (as COPY text), and a repeated one raises
+    DuplicateIds. Batches with nothing to write are not yielded.
+    """
+    lines: list[str] = []
+    count = 0
+    for row in rows:
+        fields = copy_fields(row)
+        model_id = fields[: fields.index("\t")]  # the id as COPY text, as `known` holds it
+        if model_id in seen:
+            raise DuplicateIds(f"the catalog lists {row['openrouter_id'][:120]!r} twice; nothing was written")
+        seen.add(model_id)
+        digest = row_digest(fields)
+        if known.get(model_id) != digest:
+            lines.append(f"{fields}\t{digest}\n")
+        count += 1
+        if count == batch_rows:
+            if lines:
+                yield lines
+            lines, count = [], 0
+    if lines:
+        yield lines
+
+
+_COPY_STAGE = sql.SQL("COPY ai_models_stage ({cols}, sync_hash) FROM STDIN").format(cols=_cols(SYNCED_COLUMNS))
+
+
+def _copy_to_stage(conn: psycopg.Connection, lines: list[str]) -> None:
+    with conn.cursor() as cur, cur.copy(_COPY_STAGE) as copy:
+        for start in range(0, len(lines), 2000):
+            copy.write("".join(lines[start : start + 2000]))
 
 
 def _known_digests(conn: psycopg.Connection) -> dict[str, str]:
@@ -158,143 +163,197 @@ _CHANGED_PRICE = sql.SQL(
     "(s.input_cost_per_million, s.output_cost_per_million, s.pricing_kind, s.pricing)"
 )
 
+# What a batch will change, read before it happens (for the change report and counts). Each staged row is
+# looked up by id (a LATERAL probe; its LIMIT keeps the planner from flattening it into a join that scans the
+# whole of ai_models once per batch) and is new,
+# returning (inactive until now), re-priced, or several. Only the first REPORT_LIMIT ids of each are sorted out
+# (top-N), in byte order ("C"), so that batches merge in Python's order and the report reads the same whatever
+# the database's collation.
+_REPORT_CHANGES = sql.SQL(
+    """WITH j AS MATERIALIZED (
+           SELECT s.openrouter_id COLLATE "C" AS openrouter_id, m.openrouter_id IS NULL AS added,
+                  NOT m.is_active AS returned, m.openrouter_id IS NOT NULL AND {changed} AS repriced,
+                  m.input_cost_per_million AS old_input, m.output_cost_per_million AS old_output,
+                  m.pricing_kind AS old_kind, s.input_cost_per_million AS new_input,
+                  s.output_cost_per_million AS new_output, s.pricing_kind AS new_kind
+             FROM ai_models_stage s
+             LEFT JOIN LATERAL (
+                  SELECT a.openrouter_id, a.is_active, a.input_cost_per_million, a.output_cost_per_million,
+                         a.pricing_kind, a.pricing
+                    FROM ai_models a WHERE a.openrouter_id = s.openrouter_id LIMIT 1) m ON true)
+       SELECT (SELECT count(*) FROM j WHERE returned),
+              (SELECT count(*) FROM j WHERE repriced),
+              ARRAY(SELECT openrouter_id FROM j WHERE added ORDER BY openrouter_id LIMIT %(limit)s),
+              ARRAY(SELECT openrouter_id FROM j WHERE returned ORDER BY openrouter_id LIMIT %(limit)s),
+              ARRAY(SELECT ARRAY[openrouter_id, old_input::text, old_output::text, old_kind,
+                                 new_input::text, new_output::text, new_kind]
+                      FROM j WHERE repriced ORDER BY openrouter_id LIMIT %(limit)s)"""
+).format(changed=_CHANGED_PRICE)
 
-def _report_changes(conn: psycopg.Connection) -> dict[str, Any]:
-    """What this write will change, read before it happens (for the change report and counts).
+# Close the price periods whose price changed.
+_CLOSE_PERIODS = sql.SQL(
+    """UPDATE ai_model_price_history m
+       SET valid_to = %(ts)s
+      FROM ai_models_stage s
+     WHERE m.openrouter_id = s.openrouter_id AND m.valid_to IS NULL AND {changed}"""
+).format(changed=_CHANGED_PRICE)
 
-    One join of the stage with ai_models: each staged row is new, returning (inactive until now), re-priced,
-    or several. Only the first REPORT_LIMIT ids of each are sorted out (top-N), whatever the stage's size.
+# Every staged row without an open period opens one, carrying its previous period's prices (if any). A model's
+# open period is its latest (each sync opens at most one per model, at a later time than any before), so one
+# index probe per staged row, on its latest period, answers both questions.
+_OPEN_PERIODS = sql.SQL(
+    """INSERT INTO ai_model_price_history
+           (openrouter_id, input_cost_per_million, output_cost_per_million, pricing_kind, pricing,
+            previous_input_cost_per_million, previous_output_cost_per_million, previous_pricing_kind,
+            valid_from, dagster_run_id)
+       SELECT s.openrouter_id, s.input_cost_per_million, s.output_cost_per_million, s.pricing_kind,
+              s.pricing, {previous}, %(ts)s, %(run_id)s
+         FROM ai_models_stage s
+       {lookups}"""
+)
+_OPEN_PERIODS_WITH_HISTORY = _OPEN_PERIODS.format(
+    previous=sql.SQL("prev.input_cost_per_million, prev.output_cost_per_million, prev.pricing_kind"),
+    lookups=sql.SQL(
+        """LEFT JOIN LATERAL (
+                SELECT h.input_cost_per_million, h.output_cost_per_million, h.pricing_kind, h.valid_to IS NULL AS open
+                  FROM ai_model_price_history h
+                 WHERE h.openrouter_id = s.openrouter_id
+                 ORDER BY h.valid_from DESC LIMIT 1) prev ON true
+         WHERE prev.open IS NOT TRUE"""
+    ),
+)
+# While the history is empty (the first sync; the advisory lock keeps other syncs out) there is nothing to close
+# or look up, and ids are unique across batches, so later batches find nothing either.
+_OPEN_FIRST_PERIODS = _OPEN_PERIODS.format(previous=sql.SQL("NULL, NULL, NULL"), lookups=sql.SQL(""))
+
+# (inserted, updated). The digest prefilter has already left the unchanged rows out of the stage, so every
+# staged row goes straight to ON CONFLICT; its WHERE skips the few staged only for a stale digest.
+_SYNCED_NOT_ID = [c for c in SYNCED_COLUMNS if c != "openrouter_id"]
+_UPSERT = sql.SQL(
+    """WITH written AS (
+           INSERT INTO ai_models AS m
+                  ({cols}, sync_hash, is_active, removed_at, first_seen_at, created_at, updated_at)
+           SELECT {staged}, s.sync_hash, true, NULL, %(ts)s, %(ts)s, %(ts)s
+             FROM ai_models_stage s
+           ON CONFLICT (openrouter_id) DO UPDATE
+              SET {assignments}, sync_hash = EXCLUDED.sync_hash, is_active = true, removed_at = NULL,
+                  updated_at = EXCLUDED.updated_at
+            WHERE NOT m.is_active OR ({old}) IS DISTINCT FROM ({new})
+           RETURNING (xmax = 0) AS inserted)
+       SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"""
+).format(
+    cols=_cols(SYNCED_COLUMNS),
+    staged=sql.SQL(", ").join(sql.SQL("s.{c}").format(c=sql.Identifier(c)) for c in SYNCED_COLUMNS),
+    assignments=sql.SQL(", ").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in _SYNCED_NOT_ID),
+    old=sql.SQL(", ").join(sql.SQL("m.{c}").format(c=sql.Identifier(c)) for c in _SYNCED_NOT_ID),
+    new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in _SYNCED_NOT_ID),
+)
+
+# Rows staged only because their digest was missing or stale (e.g. right after migration 006) are equal in value
+# and were not updated by the upsert; recording their digest lets the next sync skip them.
+_BACKFILL_DIGESTS = sql.SQL(
+    """UPDATE ai_models m SET sync_hash = s.sync_hash
+         FROM ai_models_stage s
+        WHERE m.openrouter_id = s.openrouter_id AND m.sync_hash IS DISTINCT FROM s.sync_hash"""
+)
+
+
+@dataclass
+class _BatchOutcome:
+    staged: int
+    inserted: int
+    updated: int
+    periods_opened: int
+    reactivated: int
+    repriced_total: int
+    added: list[str]
+    returned: list[str]
+    repriced: list[dict[str, Any]]
+
+
+def _write_batch(
+    conn: psycopg.Connection, lines: list[str], params: Mapping[str, Any], *, first_periods: bool, fresh_stage: bool
+) -> _BatchOutcome:
+    """COPY one batch into the stage, then report, record prices and upsert it. Rows not staged are untouched."""
+    if not fresh_stage:
+        conn.execute("TRUNCATE ai_models_stage")
+    _copy_to_stage(conn, lines)
+    # A pipeline sends the batch's statements together and waits once, not once per statement; the wait is
+    # when this thread gives the GIL back to the encoder, and each return trip costs up to a switch interval.
+    with conn.pipeline():
+        # Statistics on the id alone are enough for the joins, and cost a fraction of a whole-row ANALYZE of
+        # wide text and jsonb.
+        conn.execute("ANALYZE ai_models_stage (openrouter_id)")
+        report = conn.execute(_REPORT_CHANGES, {"limit": REPORT_LIMIT})
+        if first_periods:
+            opened = conn.execute(_OPEN_FIRST_PERIODS, params)
+        else:
+            conn.execute(_CLOSE_PERIODS, params)
+            opened = conn.execute(_OPEN_PERIODS_WITH_HISTORY, params)
+        written = conn.execute(_UPSERT, params)
+    inserted, updated = written.fetchone()
+    if inserted + updated != len(lines):
+        conn.execute(_BACKFILL_DIGESTS)
+    reactivated, repriced_total, added, returned, repriced_rows = report.fetchone()
+    return _BatchOutcome(
+        staged=len(lines),
+        inserted=inserted,
+        updated=updated,
+        periods_opened=opened.rowcount,
+        reactivated=reactivated,
+        repriced_total=repriced_total,
+        added=added,
+        returned=returned,
+        repriced=[
+            {
+                "id": r[0],
+                "old_input": _decimal(r[1]),
+                "old_output": _decimal(r[2]),
+                "old_kind": r[3],
+                "new_input": _decimal(r[4]),
+                "new_output": _decimal(r[5]),
+                "new_kind": r[6],
+            }
+            for r in repriced_rows
+        ],
+    )
+
+
+_COPY_NEW_ROWS = sql.SQL("COPY ai_models ({cols}, sync_hash, first_seen_at, created_at, updated_at) FROM STDIN").format(
+    cols=_cols(SYNCED_COLUMNS)
+)
+
+# The first period of every model, after a first load (the history was empty too).
+_OPEN_PERIODS_OF_ALL = sql.SQL(
+    """INSERT INTO ai_model_price_history
+           (openrouter_id, input_cost_per_million, output_cost_per_million, pricing_kind, pricing, valid_from,
+            dagster_run_id)
+       SELECT openrouter_id, input_cost_per_million, output_cost_per_million, pricing_kind, pricing, %(ts)s,
+              %(run_id)s
+         FROM ai_models"""
+)
+
+
+def _load_batch(conn: psycopg.Connection, lines: list[str], params: Mapping[str, Any]) -> _BatchOutcome:
+    """COPY one batch straight into ai_models, which was empty when the sync began: every row is new.
+
+    A first load is the largest write a catalog gets, and staging it would write every row twice.
     """
-    returned_total, repriced_total, added, returned, repriced_rows = conn.execute(
-        sql.SQL(
-            """WITH j AS MATERIALIZED (
-                   SELECT s.openrouter_id, m.openrouter_id IS NULL AS added, NOT m.is_active AS returned,
-                          m.openrouter_id IS NOT NULL AND {changed} AS repriced,
-                          m.input_cost_per_million AS old_input, m.output_cost_per_million AS old_output,
-                          m.pricing_kind AS old_kind, s.input_cost_per_million AS new_input,
-                          s.output_cost_per_million AS new_output, s.pricing_kind AS new_kind
-                     FROM ai_models_stage s LEFT JOIN ai_models m USING (openrouter_id))
-               SELECT (SELECT count(*) FROM j WHERE returned),
-                      (SELECT count(*) FROM j WHERE repriced),
-                      ARRAY(SELECT openrouter_id FROM j WHERE added ORDER BY openrouter_id LIMIT %(limit)s),
-                      ARRAY(SELECT openrouter_id FROM j WHERE returned ORDER BY openrouter_id LIMIT %(limit)s),
-                      ARRAY(SELECT ARRAY[openrouter_id, old_input::text, old_output::text, old_kind,
-                                         new_input::text, new_output::text, new_kind]
-                              FROM j WHERE repriced ORDER BY openrouter_id LIMIT %(limit)s)"""
-        ).format(changed=_CHANGED_PRICE),
-        {"limit": REPORT_LIMIT},
-    ).fetchone()
-    repriced = [
-        {
-            "id": r[0],
-            "old_input": _decimal(r[1]),
-            "old_output": _decimal(r[2]),
-            "old_kind": r[3],
-            "new_input": _decimal(r[4]),
-            "new_output": _decimal(r[5]),
-            "new_kind": r[6],
-        }
-        for r in repriced_rows
-    ]
-    return {
-        "added": added,
-        "returned": returned,
-        "reactivated": returned_total,
-        "repriced": repriced,
-        "repriced_total": repriced_total,
-    }
+    stamps = "\t" + "\t".join([escape_text(params["ts"].isoformat())] * 3) + "\n"  # seen, created, updated
+    with conn.cursor() as cur, cur.copy(_COPY_NEW_ROWS) as copy:
+        for start in range(0, len(lines), 2000):
+            # Newlines inside values are escaped, so each one left ends a line.
+            copy.write("".join(lines[start : start + 2000]).replace("\n", stamps))
+    return _BatchOutcome(len(lines), len(lines), 0, 0, 0, 0, [], [], [])
+
+
+def _first(items: Iterable[Any], key: Any = None) -> list[Any]:
+    """The first REPORT_LIMIT items in byte order of id: each batch's own first ones, merged."""
+    return sorted(items, key=key)[:REPORT_LIMIT]
 
 
 def _decimal(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
-
-
-def _record_prices(conn: psycopg.Connection, params: Mapping[str, Any]) -> int:
-    """Close price periods whose price changed and open one for every model without an open period."""
-    conn.execute(
-        sql.SQL(
-            """UPDATE ai_model_price_history m
-               SET valid_to = %(ts)s
-              FROM ai_models_stage s
-             WHERE m.openrouter_id = s.openrouter_id AND m.valid_to IS NULL AND {changed}"""
-        ).format(changed=_CHANGED_PRICE),
-        params,
-    )
-    # Every staged row without an open period opens one, carrying its previous period's prices (if any). While
-    # the history is empty (the first sync; the advisory lock keeps other syncs out) neither lookup can find
-    # anything, so they are left out.
-    first_periods = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM ai_model_price_history)").fetchone()[0]
-    if first_periods:
-        previous, lookups = sql.SQL("NULL, NULL, NULL"), sql.SQL("")
-    else:
-        previous = sql.SQL("prev.input_cost_per_million, prev.output_cost_per_million, prev.pricing_kind")
-        lookups = sql.SQL(
-            """LEFT JOIN LATERAL (
-                    SELECT h.input_cost_per_million, h.output_cost_per_million, h.pricing_kind
-                      FROM ai_model_price_history h
-                     WHERE h.openrouter_id = s.openrouter_id
-                     ORDER BY h.valid_from DESC LIMIT 1) prev ON true
-              WHERE NOT EXISTS (SELECT 1 FROM ai_model_price_history o
-                                 WHERE o.openrouter_id = s.openrouter_id AND o.valid_to IS NULL)"""
-        )
-    cur = conn.execute(
-        sql.SQL(
-            """INSERT INTO ai_model_price_history
-                   (openrouter_id, input_cost_per_million, output_cost_per_million, pricing_kind, pricing,
-                    previous_input_cost_per_million, previous_output_cost_per_million, previous_pricing_kind,
-                    valid_from, dagster_run_id)
-               SELECT s.openrouter_id, s.input_cost_per_million, s.output_cost_per_million, s.pricing_kind,
-                      s.pricing, {previous}, %(ts)s, %(run_id)s
-                 FROM ai_models_stage s
-               {lookups}"""
-        ).format(previous=previous, lookups=lookups),
-        params,
-    )
-    if first_periods and cur.rowcount >= _BULK_ROWS:
-        # A first load leaves the history without statistics until autovacuum gets to it, and a re-sync in
-        # the meantime would plan its period updates as if only a few periods were open. Statistics on the
-        # two columns those plans read cost a fraction of a whole-table ANALYZE.
-        conn.execute("ANALYZE ai_model_price_history (openrouter_id, valid_to)")
-    return cur.rowcount
-
-
-def _upsert(conn: psycopg.Connection, params: Mapping[str, Any], staged: int) -> tuple[int, int]:
-    """(inserted, updated). Rows whose synced values are unchanged and still active are not touched.
-
-    The digest prefilter has already left the unchanged rows out of the stage, so every staged row goes
-    straight to ON CONFLICT; its WHERE skips the few staged only for a stale digest.
-    """
-    synced = [c for c in SYNCED_COLUMNS if c != "openrouter_id"]
-    query = sql.SQL(
-        """WITH written AS (
-               INSERT INTO ai_models AS m
-                      ({cols}, sync_hash, is_active, removed_at, first_seen_at, created_at, updated_at)
-               SELECT {staged}, s.sync_hash, true, NULL, %(ts)s, %(ts)s, %(ts)s
-                 FROM ai_models_stage s
-               ON CONFLICT (openrouter_id) DO UPDATE
-                  SET {assignments}, sync_hash = EXCLUDED.sync_hash, is_active = true, removed_at = NULL,
-                      updated_at = EXCLUDED.updated_at
-                WHERE NOT m.is_active OR ({old}) IS DISTINCT FROM ({new})
-               RETURNING (xmax = 0) AS inserted)
-           SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"""
-    ).format(
-        cols=_cols(SYNCED_COLUMNS),
-        staged=sql.SQL(", ").join(sql.SQL("s.{c}").format(c=sql.Identifier(c)) for c in SYNCED_COLUMNS),
-        assignments=sql.SQL(", ").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in synced),
-        old=sql.SQL(", ").join(sql.SQL("m.{c}").format(c=sql.Identifier(c)) for c in synced),
-        new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in synced),
-    )
-    inserted, updated = conn.execute(query, params).fetchone()
-    if inserted + updated == staged:
-        return inserted, updated  # every staged row was written with its digest
-    # Rows staged only because their digest was missing or stale (e.g. right after migration 006) are equal
-    # in value and were not updated above; record their digest so the next sync can skip them.
-    conn.execute(
-        """UPDATE ai_models m SET sync_hash = s.sync_hash
-             FROM ai_models_stage s
-            WHERE m.openrouter_id = s.openrouter_id AND m.sync_hash IS DISTINCT FROM s.sync_hash"""
-    )
-    return inserted, updated
 
 
 def _deactivate_missing(
@@ -343,6 +402,7 @@ def write_catalog(
     synced_at: datetime | None = None,
     run_record: Mapping[str, Any] | None = None,
     on_progress: Any = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> SyncOutcome:
     """Upsert `rows` (dicts keyed by SYNCED_COLUMNS, unique ids) and deactivate the rest, atomically.
 
@@ -363,13 +423,43 @@ def write_catalog(
         ts = synced_at or conn.execute("SELECT now()").fetchone()[0]
         params = {"ts": ts, "run_id": run_id}
         curated_before = curated_ids(conn)
-        staging = _stage(conn, rows, _known_digests(conn))
-        total, staged = staging.total, staging.staged
-        say(f"{total} rows to sync; {staged} new, changed or returning rows staged with COPY")
-        changes = _report_changes(conn)
-        periods_opened = _record_prices(conn, params)
-        inserted, updated = _upsert(conn, params, staged)
-        removed, deactivated = _deactivate_missing(conn, params, staging.gone)
+        known = _known_digests(conn)
+        first_periods, first_load = conn.execute(
+            "SELECT NOT EXISTS (SELECT 1 FROM ai_model_price_history), NOT EXISTS (SELECT 1 FROM ai_models)"
+        ).fetchone()
+        first_load = first_load and first_periods
+        if not first_load:
+            _create_stage(conn)
+        seen: set[str] = set()
+
+        def write(batch: tuple[int, list[str]]) -> _BatchOutcome:
+            number, lines = batch
+            if first_load:
+                return _load_batch(conn, lines, params)
+            return _write_batch(conn, lines, params, first_periods=first_periods, fresh_stage=number == 0)
+
+        # Postgres writes one batch while this thread encodes the next; the connection belongs to the
+        # background thread until the `with` block has waited for it.
+        with BackgroundBatches(write, name="catalog-write") as writer:
+            for batch in enumerate(_encode_batches(rows, known, seen, batch_rows)):
+                writer.submit(batch)
+            batches = writer.results()
+        total, staged = len(seen), sum(b.staged for b in batches)
+        inserted, updated = sum(b.inserted for b in batches), sum(b.updated for b in batches)
+        periods_opened = sum(b.periods_opened for b in batches)
+        if first_load:
+            periods_opened = conn.execute(_OPEN_PERIODS_OF_ALL, params).rowcount
+            added = conn.execute(
+                'SELECT ARRAY(SELECT openrouter_id COLLATE "C" FROM ai_models ORDER BY 1 LIMIT %s)', (REPORT_LIMIT,)
+            ).fetchone()[0]
+            batches.append(_BatchOutcome(0, 0, 0, 0, 0, 0, added, [], []))
+        say(f"{total} rows to sync; {staged} new, changed or returning rows written in {len(batches)} batches")
+        if first_periods and periods_opened >= _BULK_ROWS:
+            # A first load leaves the history without statistics until autovacuum gets to it, and a re-sync
+            # in the meantime would plan its period updates as if only a few periods were open. Statistics on
+            # the two columns those plans read cost a fraction of a whole-table ANALYZE.
+            conn.execute("ANALYZE ai_model_price_history (openrouter_id, valid_to)")
+        removed, deactivated = _deactivate_missing(conn, params, list(known.keys() - seen))
         say(f"wrote rows: {inserted} inserted, {updated} updated, {deactivated} deactivated")
         curated_after = curated_ids(conn)
         if curated_after != curated_before:
@@ -387,16 +477,16 @@ def write_catalog(
             updated=updated,
             unchanged=total - inserted - updated,
             deactivated=deactivated,
-            reactivated=changes["reactivated"],
+            reactivated=sum(b.reactivated for b in batches),
             curated_before=curated_before,
             curated_after=curated_after,
             active_by_modality=counts,
             price_periods_opened=periods_opened,
-            added=changes["added"],
+            added=_first(id_ for b in batches for id_ in b.added),
             removed=removed,
-            returned=changes["returned"],
-            repriced=changes["repriced"],
-            repriced_total=changes["repriced_total"],
+            returned=_first(id_ for b in batches for id_ in b.returned),
+            repriced=_first((r for b in batches for r in b.repriced), key=lambda r: r["id"]),
+            repriced_total=sum(b.repriced_total for b in batches),
         )
         if run_record is not None:
             record_sync_run(

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog_pipeline import copy_format
-from catalog_pipeline.catalog_store import _stage
+from catalog_pipeline.catalog_store import _copy_to_stage, _create_stage, _encode_batches
 from catalog_pipeline.classification import SYNCED_COLUMNS, classify_catalog, clean_json, clean_text
 
 texts = st.text(max_size=40).map(clean_text)
@@ -55,7 +55,9 @@ def test_copy_round_trip(catalog_db, generated):
     catalog_db.ensure_schema()
     with psycopg.connect(catalog_db.url, autocommit=True) as conn:
         with conn.transaction(force_rollback=True):
-            _stage(conn, generated, {})
+            _create_stage(conn)
+            for lines in _encode_batches(generated, {}, set(), batch_rows=7):
+                _copy_to_stage(conn, lines)
             stored = conn.execute(
                 "SELECT " + ", ".join(SYNCED_COLUMNS) + ' FROM ai_models_stage ORDER BY openrouter_id COLLATE "C"'  # noqa: S608
             ).fetchall()
