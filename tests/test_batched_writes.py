@@ -1,0 +1,163 @@
+"""A sync written in many small batches equals one written in one; a failure in any batch undoes them all."""
+
+import copy
+import dataclasses
+import sys
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import psycopg
+import pytest
+from conftest import reset_schema, table_snapshot
+
+from catalog_pipeline.background_batches import BackgroundBatches
+from catalog_pipeline.catalog_db import CatalogDatabase
+from catalog_pipeline.catalog_store import write_catalog
+from catalog_pipeline.classification import classify_catalog
+
+DAYS = [datetime(2026, 8, d, 3, 0, tzinfo=UTC) for d in range(1, 5)]
+
+
+def _catalogs(handwritten: dict) -> list[list[dict]]:
+    """Four days of the hand-written catalog: first load, re-prices and departures, returns, no change."""
+    models = handwritten["data"]
+    day1 = copy.deepcopy(models[:-2])
+    day2 = copy.deepcopy(models)  # with the two new models
+    for model in day2[::3]:
+        model["pricing"] = {**model["pricing"], "prompt": "0.00000123"}
+    gone = {m["id"] for m in day2[1::4]}
+    day2 = [m for m in day2 if m["id"] not in gone]
+    day3 = copy.deepcopy(models)  # the departed come back, at their first prices
+    day4 = copy.deepcopy(day3)
+    return [day1, day2, day3, day4]
+
+
+def _replay(url: str, catalogs: list[list[dict]], batch_rows: int | None) -> tuple[list, list, list]:
+    reset_schema(url)
+    CatalogDatabase(url=url).ensure_schema()
+    outcomes = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        for day, models in zip(DAYS, catalogs, strict=True):
+            rows = classify_catalog(models).rows
+            extra = {} if batch_rows is None else {"batch_rows": batch_rows}
+            outcomes.append(write_catalog(conn, rows, synced_at=day, run_id=f"run-{day.day}", **extra))
+            if day == DAYS[0]:  # a person curates two rows, which every later write must leave alone
+                conn.execute(
+                    "UPDATE ai_models SET is_curated = true WHERE openrouter_id IN (%s, %s)",
+                    (rows[0]["openrouter_id"], rows[4]["openrouter_id"]),
+                )
+        # The uuid and the identity column differ between replays; every other value must not.
+        models = conn.execute(
+            "SELECT (to_jsonb(m) - 'id') FROM ai_models m ORDER BY openrouter_id COLLATE \"C\""
+        ).fetchall()
+        history = conn.execute(
+            "SELECT (to_jsonb(h) - 'id') FROM ai_model_price_history h ORDER BY openrouter_id COLLATE \"C\", valid_from"
+        ).fetchall()
+    return outcomes, models, history
+
+
+def test_many_small_batches_write_exactly_what_one_batch_writes(catalog_db, handwritten_catalog):
+    catalogs = _catalogs(handwritten_catalog)
+    one = _replay(catalog_db.url, catalogs, batch_rows=10_000)
+    many = _replay(catalog_db.url, catalogs, batch_rows=3)
+    assert [dataclasses.asdict(o) for o in many[0]] == [dataclasses.asdict(o) for o in one[0]]
+    assert many[1] == one[1]
+    assert many[2] == one[2]
+    # The replay exercised what the batches must merge: re-prices, departures, returns, and a quiet day.
+    first, second, third, fourth = one[0]
+    assert first.inserted == len(catalogs[0]) and first.price_periods_opened == len(catalogs[0])
+    new = {m["id"] for m in catalogs[1]} - {m["id"] for m in catalogs[0]}
+    assert second.repriced_total > 3 and second.deactivated > 3 and second.inserted == len(new) > 0
+    assert third.reactivated == second.deactivated and third.repriced_total == second.repriced_total
+    assert (fourth.staged, fourth.inserted, fourth.updated) == (0, 0, 0)
+    assert first.added == sorted(m["id"] for m in catalogs[0])[:25]
+    assert [r["id"] for r in second.repriced] == sorted(r["id"] for r in second.repriced)
+    curated = frozenset({catalogs[0][0]["id"], catalogs[0][4]["id"]})
+    assert first.curated_after == frozenset() and second.curated_before == second.curated_after == curated
+
+
+def _poisoned(rows: list[dict], at: int) -> list[dict]:
+    """The rows with one that Postgres refuses (context_length must be positive) at position `at`."""
+    bad = [dict(r) for r in rows]
+    bad[at]["context_length"] = -1
+    return bad
+
+
+@pytest.mark.parametrize("first_load", [True, False], ids=["first-load", "re-sync"])
+def test_a_refused_row_in_a_late_batch_undoes_every_batch(catalog_db, pg, handwritten_catalog, first_load):
+    catalog_db.ensure_schema()
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    with psycopg.connect(catalog_db.url, autocommit=True) as conn:
+        if not first_load:
+            write_catalog(conn, rows)
+            pg.execute("UPDATE ai_models SET is_curated = true WHERE openrouter_id = %s", (rows[1]["openrouter_id"],))
+            rows = [{**r, "name": r["name"] + " v2"} for r in rows]  # every row changes, so every batch writes
+        history = "SELECT * FROM ai_model_price_history ORDER BY id"
+        before = (table_snapshot(pg), pg.execute(history).fetchall())
+        with pytest.raises(psycopg.errors.CheckViolation, match="context_length"):
+            write_catalog(conn, _poisoned(rows, len(rows) - 1), batch_rows=4)
+        assert (table_snapshot(pg), pg.execute(history).fetchall()) == before
+        # The connection is idle and usable: no batch is still running on it.
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert write_catalog(conn, rows, batch_rows=4).total == len(rows)
+
+
+def test_a_failing_catalog_iterator_stops_the_writer_and_rolls_back(catalog_db, pg, handwritten_catalog):
+    catalog_db.ensure_schema()
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+
+    def rows_then_failure():
+        yield from rows[:10]
+        raise RuntimeError("the source broke mid-stream")
+
+    with psycopg.connect(catalog_db.url, autocommit=True) as conn:
+        with pytest.raises(RuntimeError, match="mid-stream"):
+            write_catalog(conn, rows_then_failure(), batch_rows=3)
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert table_snapshot(pg) == []
+    assert not [t for t in threading.enumerate() if t.name == "catalog-write"]
+
+
+def test_background_batches_run_in_order_and_hand_back_the_first_failure():
+    seen = []
+    with BackgroundBatches(lambda b: seen.append(b) or b * 2) as batches:
+        for number in range(5):
+            batches.submit(number)
+        assert batches.results() == [0, 2, 4, 6, 8]
+    assert seen == [0, 1, 2, 3, 4]
+
+    def work(batch):
+        if batch == 2:
+            raise ValueError("batch 2 is bad")
+        return batch
+
+    with pytest.raises(ValueError, match="batch 2 is bad"):
+        with BackgroundBatches(work) as batches:
+            for number in range(50):  # later submits raise it as soon as it has happened
+                batches.submit(number)
+            batches.results()
+
+
+def test_background_batches_restore_the_switch_interval():
+    before = sys.getswitchinterval()
+    with BackgroundBatches(lambda b: sys.getswitchinterval(), switch_interval=0.0001) as batches:
+        batches.submit(None)
+        during = batches.results()[0]
+    assert during == pytest.approx(0.0001)
+    assert sys.getswitchinterval() == before
+    with pytest.raises(KeyError):
+        with BackgroundBatches(lambda b: b, switch_interval=0.0001):
+            raise KeyError("caller failed")
+    assert sys.getswitchinterval() == before
+
+
+def test_prices_stay_exact_through_batches(catalog_db, pg, handwritten_catalog):
+    """A batch boundary changes nothing about numeric values: the stored cost is the classified Decimal."""
+    catalog_db.ensure_schema()
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    with psycopg.connect(catalog_db.url, autocommit=True) as conn:
+        write_catalog(conn, rows, batch_rows=2)
+    stored = dict(pg.execute("SELECT openrouter_id, input_cost_per_million FROM ai_models").fetchall())
+    assert stored == {r["openrouter_id"]: r["input_cost_per_million"] for r in rows}
+    assert any(isinstance(v, Decimal) and v != v.to_integral_value() for v in stored.values())
