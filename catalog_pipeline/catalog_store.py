@@ -453,14 +453,17 @@ def write_catalog(
                 'SELECT ARRAY(SELECT openrouter_id COLLATE "C" FROM ai_models ORDER BY 1 LIMIT %s)', (REPORT_LIMIT,)
             ).fetchone()[0]
             batches.append(_BatchOutcome(0, 0, 0, 0, 0, 0, added, [], []))
-        say(f"{total} rows to sync; {staged} new, changed or returning rows written in {len(batches)} batches")
         if first_periods and periods_opened >= _BULK_ROWS:
             # A first load leaves the history without statistics until autovacuum gets to it, and a re-sync
             # in the meantime would plan its period updates as if only a few periods were open. Statistics on
             # the two columns those plans read cost a fraction of a whole-table ANALYZE.
             conn.execute("ANALYZE ai_model_price_history (openrouter_id, valid_to)")
         removed, deactivated = _deactivate_missing(conn, params, list(known.keys() - seen))
-        say(f"wrote rows: {inserted} inserted, {updated} updated, {deactivated} deactivated")
+        # One line, at the end: each log line is an event the run stores.
+        say(
+            f"{total} rows: {inserted} inserted, {updated} updated, {deactivated} deactivated "
+            f"({staged} written in {len(batches)} batches)"
+        )
         curated_after = curated_ids(conn)
         if curated_after != curated_before:
             lost = sorted(curated_before - curated_after)[:REPORT_LIMIT]
