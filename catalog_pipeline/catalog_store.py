@@ -9,7 +9,7 @@ concurrent syncs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -26,9 +26,11 @@ from catalog_pipeline.copy_format import copy_fields, escape_text, row_digest
 REPORT_LIMIT = 25  # ids listed per section of the change report; totals are always exact
 LOCK_TIMEOUT = "15min"  # how long a sync waits for another to finish
 _BULK_ROWS = 1000  # a write at least this large is a bulk load, worth fresh planner statistics
-# Catalog rows encoded per batch. Smaller batches overlap more of Postgres' work with the encoding; each costs
-# a COPY, a pipeline of statements and an ANALYZE of the stage.
+# Catalog rows encoded per batch: a quarter of the catalog when its size is known, within these bounds. Smaller
+# batches overlap more of Postgres' work with the encoding; each costs a COPY, a pipeline of statements and an
+# ANALYZE of the stage.
 BATCH_ROWS = 10_000
+MIN_BATCH_ROWS = 1_000
 
 
 class CuratedFlagsChanged(RuntimeError):
@@ -402,7 +404,7 @@ def write_catalog(
     synced_at: datetime | None = None,
     run_record: Mapping[str, Any] | None = None,
     on_progress: Any = None,
-    batch_rows: int = BATCH_ROWS,
+    batch_rows: int | None = None,
 ) -> SyncOutcome:
     """Upsert `rows` (dicts keyed by SYNCED_COLUMNS, unique ids) and deactivate the rest, atomically.
 
@@ -412,6 +414,8 @@ def write_catalog(
     same transaction.
     """
     say = on_progress or (lambda _msg: None)
+    if batch_rows is None:
+        batch_rows = max(MIN_BATCH_ROWS, min(BATCH_ROWS, len(rows) // 4)) if isinstance(rows, Sized) else BATCH_ROWS
     with conn.transaction():
         # Serialises concurrent syncs (schedule vs. a manual run); released at commit or rollback. A sync
         # stuck behind another for longer than lock_timeout fails clearly instead of waiting forever.
