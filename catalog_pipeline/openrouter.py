@@ -41,6 +41,7 @@ class FetchedCatalog:
     # Raw response bodies by URL, kept so a sync can be replayed from exactly what it saw.
     bodies: dict[str, bytes] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    listings: list[str] = field(default_factory=list)  # "<url>: N models (M new)", for the step's one log line
     duplicate_ids: int = 0
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     _seen: set[str] = field(default_factory=set, repr=False)
@@ -193,5 +194,6 @@ class OpenRouterClient(ConfigurableResource):
             status, body, content_type = answer
             models = parse_catalog_body(body, status=status, content_type=content_type, where=redact_url(url))
             added = catalog.add_listing(redact_url(url), body, models)
-            log.info("fetched %s: %d models (%d new)", redact_url(url), len(models), added)
+            # Reported in the asset's one log line: each line is one more event the run stores.
+            catalog.listings.append(f"{redact_url(url)}: {len(models)} models ({added} new)")
         return catalog

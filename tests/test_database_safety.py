@@ -196,7 +196,15 @@ def test_failed_migration_leaves_the_schema_as_it_was(catalog_db, pg, tmp_path):
         == 0
     )
     assert pg.execute("SELECT is_curated FROM ai_models WHERE openrouter_id = 'a/b'").fetchone()[0] is True
-    assert pg.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == "007_tune_ai_models_indexes"
+    last = sorted(SQL_DIR.glob("0*.sql"))[-1].stem
+    assert pg.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == last
+
+
+def test_curated_ids_have_their_own_index(catalog_db, pg):
+    """The index 007 meant to add (008 adds it): only curated rows, keyed by id."""
+    catalog_db.ensure_schema()
+    definition = pg.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_ai_models_curated'").fetchone()[0]
+    assert definition.endswith("USING btree (openrouter_id) WHERE is_curated")
 
 
 def test_unchanged_rows_are_not_restaged_whatever_their_id(catalog_db, pg, handwritten_catalog):

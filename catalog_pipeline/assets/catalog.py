@@ -125,7 +125,8 @@ def raw_openrouter_models(
             raise Failure(description=str(exc), allow_retries=False) from None
         archive = archive_catalog(catalog, context.run.run_id)
         context.log.info(
-            f"fetched {len(catalog.models)} models from {len(catalog.sources)} listing(s); archived to {archive}"
+            f"fetched {len(catalog.models)} models from {len(catalog.sources)} listing(s) "
+            f"({'; '.join(catalog.listings)}); archived to {archive}"
         )
     return MaterializeResult(
         value={"models": catalog.models, "sources": catalog.sources, "fetched_at": catalog.fetched_at.isoformat()},
