@@ -24,13 +24,21 @@ class BackgroundBatches(Generic[Batch, Result]):
 
     At most one batch waits while another is worked on, so memory stays bounded. The first failure stops the
     work; `submit` and `results` re-raise it in the caller. Leaving the `with` block always waits for the
-    thread, so nothing still runs against a resource the caller goes on to close or roll back.
+    thread, so nothing still runs against a resource the caller goes on to close or roll back. Leaving it on an
+    exception skips the batches still queued and calls `cancel` (e.g. `Connection.cancel_safe`) to cut short the
+    one in progress.
     """
 
     def __init__(
-        self, work: Callable[[Batch], Result], name: str = "background-batches", switch_interval: float = 0.0005
+        self,
+        work: Callable[[Batch], Result],
+        name: str = "background-batches",
+        switch_interval: float = 0.0005,
+        cancel: Callable[[], None] | None = None,
     ) -> None:
         self._work = work
+        self._cancel = cancel
+        self._abandoned = False
         self._switch_interval = switch_interval
         self._saved_interval = sys.getswitchinterval()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=1)
@@ -51,6 +59,14 @@ class BackgroundBatches(Generic[Batch, Result]):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
+            if exc is not None and self._thread.is_alive():
+                self._abandoned = True
+                try:
+                    self._queue.get_nowait()  # a batch still waiting will not be written
+                except queue.Empty:
+                    pass
+                if self._cancel is not None:
+                    self._cancel()
             self._queue.put(_DONE)
             self._thread.join()
         finally:
@@ -58,12 +74,17 @@ class BackgroundBatches(Generic[Batch, Result]):
 
     def _run(self) -> None:
         while (batch := self._queue.get()) is not _DONE:
-            if self._error is not None:
+            if self._error is not None or self._abandoned:
                 continue  # keep draining, so a caller blocked in submit() is released
             try:
                 self._results.append(self._work(batch))  # type: ignore[arg-type]
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 self._error = exc
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The exception a batch raised, if one did."""
+        return self._error
 
     def _raise_failure(self) -> None:
         if self._error is not None:

@@ -444,7 +444,7 @@ def write_catalog(
 
         # Postgres writes one batch while this thread encodes the next; the connection belongs to the
         # background thread until the `with` block has waited for it.
-        with BackgroundBatches(write, name="catalog-write") as writer:
+        with BackgroundBatches(write, name="catalog-write", cancel=conn.cancel_safe) as writer:
             for batch in enumerate(_encode_batches(rows, known, seen, batch_rows)):
                 writer.submit(batch)
             batches = writer.results()

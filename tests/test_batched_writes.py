@@ -161,3 +161,25 @@ def test_prices_stay_exact_through_batches(catalog_db, pg, handwritten_catalog):
     stored = dict(pg.execute("SELECT openrouter_id, input_cost_per_million FROM ai_models").fetchall())
     assert stored == {r["openrouter_id"]: r["input_cost_per_million"] for r in rows}
     assert any(isinstance(v, Decimal) and v != v.to_integral_value() for v in stored.values())
+
+
+def test_leaving_on_an_error_cancels_the_batch_in_progress_and_skips_the_rest(catalog_db):
+    """A caller that fails (a bad row, a stopped run) does not wait for the batches it queued."""
+    started, done = threading.Event(), []
+
+    with psycopg.connect(catalog_db.url, autocommit=True) as conn:
+
+        def work(batch):
+            started.set()
+            conn.execute("SELECT pg_sleep(60)")
+            done.append(batch)
+
+        with pytest.raises(RuntimeError, match="caller failed"):
+            with BackgroundBatches(work, cancel=conn.cancel_safe) as batches:
+                batches.submit(1)
+                batches.submit(2)  # waits in the queue
+                assert started.wait(10)
+                raise RuntimeError("caller failed")
+        assert isinstance(batches.failure, psycopg.errors.QueryCanceled)
+        assert done == []
+        assert conn.execute("SELECT 1").fetchone() == (1,)
