@@ -183,3 +183,37 @@ def test_leaving_on_an_error_cancels_the_batch_in_progress_and_skips_the_rest(ca
         assert isinstance(batches.failure, psycopg.errors.QueryCanceled)
         assert done == []
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def _stored(conn, ids):
+    models = conn.execute(
+        "SELECT to_jsonb(m) - 'id' FROM ai_models m WHERE openrouter_id = ANY(%s) ORDER BY openrouter_id", (ids,)
+    ).fetchall()
+    history = conn.execute(
+        "SELECT to_jsonb(h) - 'id' FROM ai_model_price_history h WHERE openrouter_id = ANY(%s) ORDER BY openrouter_id",
+        (ids,),
+    ).fetchall()
+    return models, history
+
+
+def test_a_first_load_writes_what_the_staged_upsert_writes(catalog_db, pg, handwritten_catalog):
+    """The first load COPYs straight into ai_models; the values must equal the staged path's, column by column."""
+    catalog_db.ensure_schema()
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    ids = [r["openrouter_id"] for r in rows]
+    with psycopg.connect(catalog_db.url, autocommit=True) as conn:
+        direct = write_catalog(conn, rows, synced_at=DAYS[0], run_id="run")
+        assert direct.added == sorted(ids)[:25]
+        copied = _stored(pg, ids)
+        reset_schema(catalog_db.url)
+        CatalogDatabase(url=catalog_db.url).ensure_schema()
+        # One row that is not in the catalog makes the table non-empty, so the same rows go through the stage.
+        earlier = datetime(2026, 7, 31, 3, 0, tzinfo=UTC)
+        write_catalog(conn, [{**rows[0], "openrouter_id": "other/model"}], synced_at=earlier, run_id="run")
+        staged = write_catalog(conn, rows, synced_at=DAYS[0], run_id="run")
+    assert _stored(pg, ids) == copied
+    assert (staged.inserted, staged.added, staged.price_periods_opened) == (
+        direct.inserted,
+        direct.added,
+        direct.price_periods_opened,
+    )
