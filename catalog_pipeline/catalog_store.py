@@ -358,6 +358,56 @@ def _decimal(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
+def _write_in_batches(
+    conn: psycopg.Connection, batches: Iterator[list[str]], params: Mapping[str, Any]
+) -> tuple[int, _BatchOutcome]:
+    """Write every batch of COPY lines; (how many batches, their outcomes merged)."""
+    first_periods, first_load = conn.execute(
+        "SELECT NOT EXISTS (SELECT 1 FROM ai_model_price_history), NOT EXISTS (SELECT 1 FROM ai_models)"
+    ).fetchone()
+    first_load = first_load and first_periods
+    if not first_load:
+        _create_stage(conn)
+
+    def write(batch: tuple[int, list[str]]) -> _BatchOutcome:
+        number, lines = batch
+        if first_load:
+            return _load_batch(conn, lines, params)
+        return _write_batch(conn, lines, params, first_periods=first_periods, fresh_stage=number == 0)
+
+    # Postgres writes one batch while this thread encodes the next; the connection belongs to the background
+    # thread until the `with` block has waited for it.
+    with BackgroundBatches(write, name="catalog-write", cancel=conn.cancel_safe) as writer:
+        for batch in enumerate(batches):
+            writer.submit(batch)
+        outcomes = writer.results()
+    count = len(outcomes)
+    if first_load:
+        # Every row is new: each opens its first price period, and the report lists the first ids of all.
+        opened = conn.execute(_OPEN_PERIODS_OF_ALL, params).rowcount
+        added = conn.execute(
+            'SELECT ARRAY(SELECT openrouter_id COLLATE "C" FROM ai_models ORDER BY 1 LIMIT %s)', (REPORT_LIMIT,)
+        ).fetchone()[0]
+        outcomes.append(_BatchOutcome(0, 0, 0, opened, 0, 0, added, [], []))
+    merged = _BatchOutcome(
+        staged=sum(o.staged for o in outcomes),
+        inserted=sum(o.inserted for o in outcomes),
+        updated=sum(o.updated for o in outcomes),
+        periods_opened=sum(o.periods_opened for o in outcomes),
+        reactivated=sum(o.reactivated for o in outcomes),
+        repriced_total=sum(o.repriced_total for o in outcomes),
+        added=_first(id_ for o in outcomes for id_ in o.added),
+        returned=_first(id_ for o in outcomes for id_ in o.returned),
+        repriced=_first((r for o in outcomes for r in o.repriced), key=lambda r: r["id"]),
+    )
+    if first_periods and merged.periods_opened >= _BULK_ROWS:
+        # A first load leaves the history without statistics until autovacuum gets to it, and a re-sync in the
+        # meantime would plan its period updates as if only a few periods were open. Statistics on the two
+        # columns those plans read cost a fraction of a whole-table ANALYZE.
+        conn.execute("ANALYZE ai_model_price_history (openrouter_id, valid_to)")
+    return count, merged
+
+
 def _deactivate_missing(
     conn: psycopg.Connection, params: Mapping[str, Any], gone_ids: list[str]
 ) -> tuple[list[str], int]:
@@ -428,45 +478,14 @@ def write_catalog(
         params = {"ts": ts, "run_id": run_id}
         curated_before = curated_ids(conn)
         known = _known_digests(conn)
-        first_periods, first_load = conn.execute(
-            "SELECT NOT EXISTS (SELECT 1 FROM ai_model_price_history), NOT EXISTS (SELECT 1 FROM ai_models)"
-        ).fetchone()
-        first_load = first_load and first_periods
-        if not first_load:
-            _create_stage(conn)
         seen: set[str] = set()
-
-        def write(batch: tuple[int, list[str]]) -> _BatchOutcome:
-            number, lines = batch
-            if first_load:
-                return _load_batch(conn, lines, params)
-            return _write_batch(conn, lines, params, first_periods=first_periods, fresh_stage=number == 0)
-
-        # Postgres writes one batch while this thread encodes the next; the connection belongs to the
-        # background thread until the `with` block has waited for it.
-        with BackgroundBatches(write, name="catalog-write", cancel=conn.cancel_safe) as writer:
-            for batch in enumerate(_encode_batches(rows, known, seen, batch_rows)):
-                writer.submit(batch)
-            batches = writer.results()
-        total, staged = len(seen), sum(b.staged for b in batches)
-        inserted, updated = sum(b.inserted for b in batches), sum(b.updated for b in batches)
-        periods_opened = sum(b.periods_opened for b in batches)
-        if first_load:
-            periods_opened = conn.execute(_OPEN_PERIODS_OF_ALL, params).rowcount
-            added = conn.execute(
-                'SELECT ARRAY(SELECT openrouter_id COLLATE "C" FROM ai_models ORDER BY 1 LIMIT %s)', (REPORT_LIMIT,)
-            ).fetchone()[0]
-            batches.append(_BatchOutcome(0, 0, 0, 0, 0, 0, added, [], []))
-        if first_periods and periods_opened >= _BULK_ROWS:
-            # A first load leaves the history without statistics until autovacuum gets to it, and a re-sync
-            # in the meantime would plan its period updates as if only a few periods were open. Statistics on
-            # the two columns those plans read cost a fraction of a whole-table ANALYZE.
-            conn.execute("ANALYZE ai_model_price_history (openrouter_id, valid_to)")
+        batches, written = _write_in_batches(conn, _encode_batches(rows, known, seen, batch_rows), params)
+        total = len(seen)
         removed, deactivated = _deactivate_missing(conn, params, list(known.keys() - seen))
         # One line, at the end: each log line is an event the run stores.
         say(
-            f"{total} rows: {inserted} inserted, {updated} updated, {deactivated} deactivated "
-            f"({staged} written in {len(batches)} batches)"
+            f"{total} rows: {written.inserted} inserted, {written.updated} updated, {deactivated} deactivated "
+            f"({written.staged} written in {batches} batches)"
         )
         curated_after = curated_ids(conn)
         if curated_after != curated_before:
@@ -478,22 +497,22 @@ def write_catalog(
         counts = active_counts(conn)
         outcome = SyncOutcome(
             synced_at=ts,
-            staged=staged,
+            staged=written.staged,
             total=total,
-            inserted=inserted,
-            updated=updated,
-            unchanged=total - inserted - updated,
+            inserted=written.inserted,
+            updated=written.updated,
+            unchanged=total - written.inserted - written.updated,
             deactivated=deactivated,
-            reactivated=sum(b.reactivated for b in batches),
+            reactivated=written.reactivated,
             curated_before=curated_before,
             curated_after=curated_after,
             active_by_modality=counts,
-            price_periods_opened=periods_opened,
-            added=_first(id_ for b in batches for id_ in b.added),
+            price_periods_opened=written.periods_opened,
+            added=written.added,
             removed=removed,
-            returned=_first(id_ for b in batches for id_ in b.returned),
-            repriced=_first((r for b in batches for r in b.repriced), key=lambda r: r["id"]),
-            repriced_total=sum(b.repriced_total for b in batches),
+            returned=written.returned,
+            repriced=written.repriced,
+            repriced_total=written.repriced_total,
         )
         if run_record is not None:
             record_sync_run(
