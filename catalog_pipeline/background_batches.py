@@ -66,7 +66,10 @@ class BackgroundBatches(Generic[Batch, Result]):
                 except queue.Empty:
                     pass
                 if self._cancel is not None:
-                    self._cancel()
+                    try:
+                        self._cancel()
+                    except Exception:  # noqa: BLE001 - best effort: the join below waits either way
+                        pass
             self._queue.put(_DONE)
             self._thread.join()
         finally:

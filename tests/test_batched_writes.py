@@ -4,6 +4,7 @@ import copy
 import dataclasses
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -217,3 +218,23 @@ def test_a_first_load_writes_what_the_staged_upsert_writes(catalog_db, pg, handw
         direct.added,
         direct.price_periods_opened,
     )
+
+
+def test_a_failing_cancel_still_waits_for_the_batch(catalog_db):
+    """If the cancel request cannot be sent, leaving still waits: the caller never shares a busy connection."""
+    started, finished = threading.Event(), threading.Event()
+
+    def cannot_cancel():
+        raise OSError("no route to the server")
+
+    def work(batch):
+        started.set()
+        time.sleep(0.3)
+        finished.set()
+
+    with pytest.raises(RuntimeError, match="caller failed"):
+        with BackgroundBatches(work, cancel=cannot_cancel) as batches:
+            batches.submit(1)
+            assert started.wait(10)
+            raise RuntimeError("caller failed")
+    assert finished.is_set()
