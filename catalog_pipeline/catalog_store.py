@@ -165,12 +165,11 @@ _CHANGED_PRICE = sql.SQL(
     "(s.input_cost_per_million, s.output_cost_per_million, s.pricing_kind, s.pricing)"
 )
 
-# What a batch will change, read before it happens (for the change report and counts). Each staged row is
-# looked up by id (a LATERAL probe; its LIMIT keeps the planner from flattening it into a join that scans the
-# whole of ai_models once per batch) and is new,
-# returning (inactive until now), re-priced, or several. Only the first REPORT_LIMIT ids of each are sorted out
-# (top-N), in byte order ("C"), so that batches merge in Python's order and the report reads the same whatever
-# the database's collation.
+# What a batch will change, read before it happens (for the change report and counts). Each staged row is looked
+# up by id, and is new, returning (inactive until now), re-priced, or several. The lookup is a LATERAL probe: its
+# LIMIT keeps the planner from flattening it into a join that scans the whole of ai_models once per batch. Only
+# the first REPORT_LIMIT ids of each kind are sorted out (top-N), in byte order ("C"), so that batches merge in
+# Python's order and the report reads the same whatever the database's collation.
 _REPORT_CHANGES = sql.SQL(
     """WITH j AS MATERIALIZED (
            SELECT s.openrouter_id COLLATE "C" AS openrouter_id, m.openrouter_id IS NULL AS added,
@@ -192,17 +191,23 @@ _REPORT_CHANGES = sql.SQL(
                       FROM j WHERE repriced ORDER BY openrouter_id LIMIT %(limit)s)"""
 ).format(changed=_CHANGED_PRICE)
 
-# Close the price periods whose price changed.
+# Close the price periods whose price changed. The open periods are found by a per-row probe from the stage, and
+# updated by their key: joined directly, the planner reads every open period of the history once per batch.
 _CLOSE_PERIODS = sql.SQL(
-    """UPDATE ai_model_price_history m
-       SET valid_to = %(ts)s
-      FROM ai_models_stage s
-     WHERE m.openrouter_id = s.openrouter_id AND m.valid_to IS NULL AND {changed}"""
+    """UPDATE ai_model_price_history
+          SET valid_to = %(ts)s
+        WHERE id = ANY (ARRAY(
+              SELECT m.id
+                FROM ai_models_stage s
+               CROSS JOIN LATERAL (
+                     SELECT h.id, h.input_cost_per_million, h.output_cost_per_million, h.pricing_kind, h.pricing
+                       FROM ai_model_price_history h
+                      WHERE h.openrouter_id = s.openrouter_id AND h.valid_to IS NULL LIMIT 1) m
+               WHERE {changed}))"""
 ).format(changed=_CHANGED_PRICE)
 
-# Every staged row without an open period opens one, carrying its previous period's prices (if any). A model's
-# open period is its latest (each sync opens at most one per model, at a later time than any before), so one
-# index probe per staged row, on its latest period, answers both questions.
+# Every staged row without an open period opens one, carrying its previous period's prices (if any). Both
+# lookups are per-row index probes (LATERAL ... LIMIT), for the same reason as the report's.
 _OPEN_PERIODS = sql.SQL(
     """INSERT INTO ai_model_price_history
            (openrouter_id, input_cost_per_million, output_cost_per_million, pricing_kind, pricing,
@@ -217,11 +222,14 @@ _OPEN_PERIODS_WITH_HISTORY = _OPEN_PERIODS.format(
     previous=sql.SQL("prev.input_cost_per_million, prev.output_cost_per_million, prev.pricing_kind"),
     lookups=sql.SQL(
         """LEFT JOIN LATERAL (
-                SELECT h.input_cost_per_million, h.output_cost_per_million, h.pricing_kind, h.valid_to IS NULL AS open
+                SELECT true AS found FROM ai_model_price_history o
+                 WHERE o.openrouter_id = s.openrouter_id AND o.valid_to IS NULL LIMIT 1) open ON true
+          LEFT JOIN LATERAL (
+                SELECT h.input_cost_per_million, h.output_cost_per_million, h.pricing_kind
                   FROM ai_model_price_history h
                  WHERE h.openrouter_id = s.openrouter_id
                  ORDER BY h.valid_from DESC LIMIT 1) prev ON true
-         WHERE prev.open IS NOT TRUE"""
+         WHERE open.found IS NULL"""
     ),
 )
 # While the history is empty (the first sync; the advisory lock keeps other syncs out) there is nothing to close
