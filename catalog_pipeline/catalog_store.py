@@ -27,8 +27,7 @@ REPORT_LIMIT = 25  # ids listed per section of the change report; totals are alw
 LOCK_TIMEOUT = "15min"  # how long a sync waits for another to finish
 _BULK_ROWS = 1000  # a write at least this large is a bulk load, worth fresh planner statistics
 # Catalog rows encoded per batch: a quarter of the catalog when its size is known, within these bounds. Smaller
-# batches overlap more of Postgres' work with the encoding; each costs a COPY, a pipeline of statements and an
-# ANALYZE of the stage.
+# batches overlap more of Postgres' work with the encoding; each costs a COPY and a pipeline of statements.
 BATCH_ROWS = 10_000
 MIN_BATCH_ROWS = 1_000
 
@@ -97,8 +96,8 @@ class DuplicateIds(ValueError):
 def _create_stage(conn: psycopg.Connection) -> None:
     """The temporary table each batch's rows are COPY'd into.
 
-    It has no index: every statement reads the whole stage and probes the catalog's indexes from it, and an
-    index here would cost more to keep up during COPY than it could save.
+    It has neither index nor statistics: every statement reads the whole stage and probes the catalog's indexes
+    from it (LATERAL ... LIMIT), a plan that does not depend on the stage's size.
     """
     conn.execute(
         sql.SQL(
@@ -139,10 +138,13 @@ def _encode_batches(
 _COPY_STAGE = sql.SQL("COPY ai_models_stage ({cols}, sync_hash) FROM STDIN").format(cols=_cols(SYNCED_COLUMNS))
 
 
-def _copy_to_stage(conn: psycopg.Connection, lines: list[str]) -> None:
-    with conn.cursor() as cur, cur.copy(_COPY_STAGE) as copy:
+def _copy_lines(conn: psycopg.Connection, statement: sql.Composable, lines: list[str], line_end: str = "\n") -> None:
+    """COPY lines in chunks of 2,000; `line_end` replaces each line's newline (extra trailing fields)."""
+    with conn.cursor() as cur, cur.copy(statement) as copy:
         for start in range(0, len(lines), 2000):
-            copy.write("".join(lines[start : start + 2000]))
+            chunk = "".join(lines[start : start + 2000])
+            # Newlines inside values are escaped, so each one left ends a line.
+            copy.write(chunk if line_end == "\n" else chunk.replace("\n", line_end))
 
 
 def _known_digests(conn: psycopg.Connection) -> dict[str, str]:
@@ -270,15 +272,15 @@ _BACKFILL_DIGESTS = sql.SQL(
 
 @dataclass
 class _BatchOutcome:
-    staged: int
-    inserted: int
-    updated: int
-    periods_opened: int
-    reactivated: int
-    repriced_total: int
-    added: list[str]
-    returned: list[str]
-    repriced: list[dict[str, Any]]
+    staged: int = 0
+    inserted: int = 0
+    updated: int = 0
+    periods_opened: int = 0
+    reactivated: int = 0
+    repriced_total: int = 0
+    added: list[str] = field(default_factory=list)
+    returned: list[str] = field(default_factory=list)
+    repriced: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _write_batch(
@@ -287,13 +289,10 @@ def _write_batch(
     """COPY one batch into the stage, then report, record prices and upsert it. Rows not staged are untouched."""
     if not fresh_stage:
         conn.execute("TRUNCATE ai_models_stage")
-    _copy_to_stage(conn, lines)
+    _copy_lines(conn, _COPY_STAGE, lines)
     # A pipeline sends the batch's statements together and waits once, not once per statement; the wait is
     # when this thread gives the GIL back to the encoder, and each return trip costs up to a switch interval.
     with conn.pipeline():
-        # Statistics on the id alone are enough for the joins, and cost a fraction of a whole-row ANALYZE of
-        # wide text and jsonb.
-        conn.execute("ANALYZE ai_models_stage (openrouter_id)")
         report = conn.execute(_REPORT_CHANGES, {"limit": REPORT_LIMIT})
         if first_periods:
             opened = conn.execute(_OPEN_FIRST_PERIODS, params)
@@ -350,11 +349,8 @@ def _load_batch(conn: psycopg.Connection, lines: list[str], params: Mapping[str,
     A first load is the largest write a catalog gets, and staging it would write every row twice.
     """
     stamps = "\t" + "\t".join([escape_text(params["ts"].isoformat())] * 3) + "\n"  # seen, created, updated
-    with conn.cursor() as cur, cur.copy(_COPY_NEW_ROWS) as copy:
-        for start in range(0, len(lines), 2000):
-            # Newlines inside values are escaped, so each one left ends a line.
-            copy.write("".join(lines[start : start + 2000]).replace("\n", stamps))
-    return _BatchOutcome(len(lines), len(lines), 0, 0, 0, 0, [], [], [])
+    _copy_lines(conn, _COPY_NEW_ROWS, lines, line_end=stamps)
+    return _BatchOutcome(staged=len(lines), inserted=len(lines))
 
 
 def _first(items: Iterable[Any], key: Any = None) -> list[Any]:
@@ -396,7 +392,7 @@ def _write_in_batches(
         added = conn.execute(
             'SELECT ARRAY(SELECT openrouter_id COLLATE "C" FROM ai_models ORDER BY 1 LIMIT %s)', (REPORT_LIMIT,)
         ).fetchone()[0]
-        outcomes.append(_BatchOutcome(0, 0, 0, opened, 0, 0, added, [], []))
+        outcomes.append(_BatchOutcome(periods_opened=opened, added=added))
     merged = _BatchOutcome(
         staged=sum(o.staged for o in outcomes),
         inserted=sum(o.inserted for o in outcomes),
@@ -423,9 +419,7 @@ def _deactivate_missing(
     if not gone_ids:
         return [], 0
     conn.execute("CREATE TEMP TABLE ai_models_gone (openrouter_id text PRIMARY KEY) ON COMMIT DROP")
-    with conn.cursor() as cur, cur.copy("COPY ai_models_gone (openrouter_id) FROM STDIN") as copy:
-        for start in range(0, len(gone_ids), 5000):
-            copy.write("\n".join(gone_ids[start : start + 5000]) + "\n")
+    _copy_lines(conn, sql.SQL("COPY ai_models_gone (openrouter_id) FROM STDIN"), [f"{id_}\n" for id_ in gone_ids])
     rows = conn.execute(
         """WITH gone AS (
                 UPDATE ai_models m SET is_active = false, removed_at = %(ts)s, updated_at = %(ts)s

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog_pipeline import copy_format
-from catalog_pipeline.catalog_store import _copy_to_stage, _create_stage, _encode_batches
+from catalog_pipeline.catalog_store import _COPY_STAGE, _copy_lines, _create_stage, _encode_batches
 from catalog_pipeline.classification import SYNCED_COLUMNS, classify_catalog, clean_json, clean_text
 
 texts = st.text(max_size=40).map(clean_text)
@@ -57,7 +57,7 @@ def test_copy_round_trip(catalog_db, generated):
         with conn.transaction(force_rollback=True):
             _create_stage(conn)
             for lines in _encode_batches(generated, {}, set(), batch_rows=7):
-                _copy_to_stage(conn, lines)
+                _copy_lines(conn, _COPY_STAGE, lines)
             stored = conn.execute(
                 "SELECT " + ", ".join(SYNCED_COLUMNS) + ' FROM ai_models_stage ORDER BY openrouter_id COLLATE "C"'  # noqa: S608
             ).fetchall()
