@@ -463,7 +463,7 @@ def write_catalog(
     `conn` must be in autocommit mode; this opens and owns the transaction. Raises
     CuratedFlagsChanged (after rolling back) if the curated set differs after the write.
     `run_record` (started_at, source_url, fetched, set_aside) adds an ai_model_sync_runs row in the
-    same transaction.
+    same transaction. `batch_rows` sets the batch size instead of BATCH_ROWS / MIN_BATCH_ROWS.
     """
     say = on_progress or (lambda _msg: None)
     if batch_rows is None:

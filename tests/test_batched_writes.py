@@ -34,15 +34,14 @@ def _catalogs(handwritten: dict) -> list[list[dict]]:
     return [day1, day2, day3, day4]
 
 
-def _replay(url: str, catalogs: list[list[dict]], batch_rows: int | None) -> tuple[list, list, list]:
+def _replay(url: str, catalogs: list[list[dict]], batch_rows: int) -> tuple[list, list, list]:
     reset_schema(url)
     CatalogDatabase(url=url).ensure_schema()
     outcomes = []
     with psycopg.connect(url, autocommit=True) as conn:
         for day, models in zip(DAYS, catalogs, strict=True):
             rows = classify_catalog(models).rows
-            extra = {} if batch_rows is None else {"batch_rows": batch_rows}
-            outcomes.append(write_catalog(conn, rows, synced_at=day, run_id=f"run-{day.day}", **extra))
+            outcomes.append(write_catalog(conn, rows, synced_at=day, run_id=f"run-{day.day}", batch_rows=batch_rows))
             if day == DAYS[0]:  # a person curates two rows, which every later write must leave alone
                 conn.execute(
                     "UPDATE ai_models SET is_curated = true WHERE openrouter_id IN (%s, %s)",
