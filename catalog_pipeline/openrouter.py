@@ -185,15 +185,15 @@ class OpenRouterClient(ConfigurableResource):
         """Every model OpenRouter lists, all output modalities plus the embeddings listing, deduplicated."""
         catalog = FetchedCatalog(models=[], sources=[])
         for path, optional in ((MODELS_PATH, False), (EMBEDDINGS_PATH, True)):
-            url = self._url(path)
+            url = redact_url(self._url(path))  # every use below is a log, a note or a key: never the secret
             answer = self.get(path, allow_404=optional)
             if answer is None:
-                catalog.notes.append(f"{redact_url(url)} answered 404; used the main listing only")
-                log.warning("GET %s answered 404; continuing with the main listing", redact_url(url))
+                catalog.notes.append(f"{url} answered 404; used the main listing only")
+                log.warning("GET %s answered 404; continuing with the main listing", url)
                 continue
             status, body, content_type = answer
-            models = parse_catalog_body(body, status=status, content_type=content_type, where=redact_url(url))
-            added = catalog.add_listing(redact_url(url), body, models)
+            models = parse_catalog_body(body, status=status, content_type=content_type, where=url)
+            added = catalog.add_listing(url, body, models)
             # Reported in the asset's one log line: each line is one more event the run stores.
-            catalog.listings.append(f"{redact_url(url)}: {len(models)} models ({added} new)")
+            catalog.listings.append(f"{url}: {len(models)} models ({added} new)")
         return catalog
