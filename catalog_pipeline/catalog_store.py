@@ -99,6 +99,7 @@ def _create_stage(conn: psycopg.Connection) -> None:
     It has neither index nor statistics: every statement reads the whole stage and probes the catalog's indexes
     from it (LATERAL ... LIMIT), a plan that does not depend on the stage's size.
     """
+    _roomy_temp_buffers(conn)  # before the session's first temporary table, or Postgres refuses it
     conn.execute(
         sql.SQL(
             "CREATE TEMP TABLE ai_models_stage ON COMMIT DROP AS SELECT {cols}, sync_hash FROM ai_models WITH NO DATA"
@@ -474,7 +475,6 @@ def write_catalog(
         conn.execute("SELECT set_config('lock_timeout', %s, true)", (LOCK_TIMEOUT,))
         # JIT compiling these one-off bulk statements costs more than it saves.
         conn.execute("SET LOCAL jit = off")
-        _roomy_temp_buffers(conn)
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
         ts = synced_at or conn.execute("SELECT now()").fetchone()[0]
         params = {"ts": ts, "run_id": run_id}
