@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from datetime import UTC, datetime
 
 # Before catalog_pipeline is imported: the fetch's step retries wait 30 s in production.
 os.environ.setdefault("CATALOG_FETCH_RETRY_DELAY_SECONDS", "0.05")
@@ -21,8 +22,11 @@ from typing import Any
 import psycopg
 import pytest
 from dagster import ExecuteInProcessResult
+from pgbouncer import PgBouncer, pgbouncer_binary
 
 from catalog_pipeline.catalog_db import CatalogDatabase
+from catalog_pipeline.catalog_store import write_catalog
+from catalog_pipeline.classification import classify_catalog
 from catalog_pipeline.definitions import build_defs
 from catalog_pipeline.openrouter import OpenRouterClient
 
@@ -124,6 +128,19 @@ def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return state
 
 
+@pytest.fixture(scope="session")
+def transaction_pooler(pg_url: str) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction mode in front of the test Postgres; skips where PgBouncer is not installed."""
+    binary = pgbouncer_binary()
+    if binary is None:
+        reason = "pgbouncer is not installed (apt-get install -y pgbouncer)"
+        if os.environ.get("CATALOG_REQUIRE_POOLER") == "1":
+            pytest.fail(f"CATALOG_REQUIRE_POOLER=1 but {reason}")
+        pytest.skip(reason)
+    with PgBouncer(binary, pg_url) as pooler:
+        yield pooler
+
+
 # --- a local OpenRouter --------------------------------------------------------------------------
 
 
@@ -201,3 +218,47 @@ def check_results(result: ExecuteInProcessResult) -> dict[str, Any]:
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     }
+
+
+# --- a replay of four days, for comparing ways of writing ----------------------------------------
+
+DAYS = [datetime(2026, 8, d, 3, 0, tzinfo=UTC) for d in range(1, 5)]
+
+
+def four_days_of(handwritten: dict) -> list[list[dict]]:
+    """Four days of the hand-written catalog: first load, re-prices and departures, returns, no change."""
+    models = handwritten["data"]
+    day1 = copy.deepcopy(models[:-2])
+    day2 = copy.deepcopy(models)  # with the two new models
+    for model in day2[::3]:
+        model["pricing"] = {**model["pricing"], "prompt": "0.00000123"}
+    gone = {m["id"] for m in day2[1::4]}
+    day2 = [m for m in day2 if m["id"] not in gone]
+    day3 = copy.deepcopy(models)  # the departed come back, at their first prices
+    day4 = copy.deepcopy(day3)
+    return [day1, day2, day3, day4]
+
+
+def replay_in_batches(url: str, catalogs: list[list[dict]], batch_rows: int) -> tuple[list, list, list]:
+    """Write each day with the sync's own connection settings: (outcomes, ai_models rows, history rows)."""
+    reset_schema(url)
+    database = CatalogDatabase(url=url)
+    database.ensure_schema()
+    outcomes = []
+    with database.connect() as conn:
+        for day, models in zip(DAYS, catalogs, strict=True):
+            rows = classify_catalog(models).rows
+            outcomes.append(write_catalog(conn, rows, synced_at=day, run_id=f"run-{day.day}", batch_rows=batch_rows))
+            if day == DAYS[0]:  # a person curates two rows, which every later write must leave alone
+                conn.execute(
+                    "UPDATE ai_models SET is_curated = true WHERE openrouter_id IN (%s, %s)",
+                    (rows[0]["openrouter_id"], rows[4]["openrouter_id"]),
+                )
+        # The uuid and the identity column differ between replays; every other value must not.
+        models = conn.execute(
+            "SELECT (to_jsonb(m) - 'id') FROM ai_models m ORDER BY openrouter_id COLLATE \"C\""
+        ).fetchall()
+        history = conn.execute(
+            "SELECT (to_jsonb(h) - 'id') FROM ai_model_price_history h ORDER BY openrouter_id COLLATE \"C\", valid_from"
+        ).fetchall()
+    return outcomes, models, history

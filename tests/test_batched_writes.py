@@ -1,6 +1,5 @@
 """A sync written in many small batches equals one written in one; a failure in any batch undoes them all."""
 
-import copy
 import dataclasses
 import sys
 import threading
@@ -10,57 +9,18 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from conftest import reset_schema, table_snapshot
+from conftest import DAYS, four_days_of, replay_in_batches, reset_schema, table_snapshot
 
 from catalog_pipeline.background_batches import BackgroundBatches
 from catalog_pipeline.catalog_db import CatalogDatabase
 from catalog_pipeline.catalog_store import write_catalog
 from catalog_pipeline.classification import classify_catalog
 
-DAYS = [datetime(2026, 8, d, 3, 0, tzinfo=UTC) for d in range(1, 5)]
-
-
-def _catalogs(handwritten: dict) -> list[list[dict]]:
-    """Four days of the hand-written catalog: first load, re-prices and departures, returns, no change."""
-    models = handwritten["data"]
-    day1 = copy.deepcopy(models[:-2])
-    day2 = copy.deepcopy(models)  # with the two new models
-    for model in day2[::3]:
-        model["pricing"] = {**model["pricing"], "prompt": "0.00000123"}
-    gone = {m["id"] for m in day2[1::4]}
-    day2 = [m for m in day2 if m["id"] not in gone]
-    day3 = copy.deepcopy(models)  # the departed come back, at their first prices
-    day4 = copy.deepcopy(day3)
-    return [day1, day2, day3, day4]
-
-
-def _replay(url: str, catalogs: list[list[dict]], batch_rows: int) -> tuple[list, list, list]:
-    reset_schema(url)
-    CatalogDatabase(url=url).ensure_schema()
-    outcomes = []
-    with psycopg.connect(url, autocommit=True) as conn:
-        for day, models in zip(DAYS, catalogs, strict=True):
-            rows = classify_catalog(models).rows
-            outcomes.append(write_catalog(conn, rows, synced_at=day, run_id=f"run-{day.day}", batch_rows=batch_rows))
-            if day == DAYS[0]:  # a person curates two rows, which every later write must leave alone
-                conn.execute(
-                    "UPDATE ai_models SET is_curated = true WHERE openrouter_id IN (%s, %s)",
-                    (rows[0]["openrouter_id"], rows[4]["openrouter_id"]),
-                )
-        # The uuid and the identity column differ between replays; every other value must not.
-        models = conn.execute(
-            "SELECT (to_jsonb(m) - 'id') FROM ai_models m ORDER BY openrouter_id COLLATE \"C\""
-        ).fetchall()
-        history = conn.execute(
-            "SELECT (to_jsonb(h) - 'id') FROM ai_model_price_history h ORDER BY openrouter_id COLLATE \"C\", valid_from"
-        ).fetchall()
-    return outcomes, models, history
-
 
 def test_many_small_batches_write_exactly_what_one_batch_writes(catalog_db, handwritten_catalog):
-    catalogs = _catalogs(handwritten_catalog)
-    one = _replay(catalog_db.url, catalogs, batch_rows=10_000)
-    many = _replay(catalog_db.url, catalogs, batch_rows=3)
+    catalogs = four_days_of(handwritten_catalog)
+    one = replay_in_batches(catalog_db.url, catalogs, batch_rows=10_000)
+    many = replay_in_batches(catalog_db.url, catalogs, batch_rows=3)
     assert [dataclasses.asdict(o) for o in many[0]] == [dataclasses.asdict(o) for o in one[0]]
     assert many[1] == one[1]
     assert many[2] == one[2]

@@ -1,0 +1,169 @@
+"""Through a transaction-mode pooler (PgBouncer, as Supabase's pooler on port 6543) the sync behaves as direct.
+
+In transaction mode each transaction may run on a different server connection, and a server connection serves
+other clients between transactions. A sync must therefore keep all of its session state inside its one
+transaction (temporary tables, settings, locks) and use no server-side prepared statements; its pipelined
+batches and its cancel requests must get through as well.
+"""
+
+import copy
+import dataclasses
+import threading
+import time
+
+import psycopg
+import pytest
+from conftest import (
+    check_results,
+    four_days_of,
+    materialization_metadata,
+    replay_in_batches,
+    reset_schema,
+    run_sync,
+    table_snapshot,
+)
+
+from catalog_pipeline.background_batches import BackgroundBatches
+from catalog_pipeline.catalog_db import SYNC_LOCK_KEY, CatalogDatabase
+from catalog_pipeline.catalog_store import write_catalog
+from catalog_pipeline.classification import classify_catalog
+
+HISTORY = "SELECT openrouter_id, input_cost_per_million, valid_from, valid_to FROM ai_model_price_history ORDER BY id"
+
+
+@pytest.fixture
+def pooled_db(transaction_pooler, pg_url) -> CatalogDatabase:
+    """The catalog database reached through the one-connection pool, on an empty schema."""
+    reset_schema(pg_url)
+    return CatalogDatabase(url=transaction_pooler.url("single"))
+
+
+def test_the_sync_job_runs_through_the_pooler(pooled_db, pg, openrouter, handwritten_catalog):
+    """Migrations, a first load, a curated re-sync with a re-price and a removal: as over a direct connection."""
+    first = run_sync(pooled_db, openrouter.serve(handwritten_catalog))
+    assert first.success
+    assert pg.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] >= 8
+    pg.execute("UPDATE ai_models SET is_curated = true WHERE openrouter_id IN ('openai/gpt-4o', 'openrouter/auto')")
+
+    changed = copy.deepcopy(handwritten_catalog)
+    changed["data"] = [m for m in changed["data"] if m["id"] != "openrouter/auto"]
+    for model in changed["data"]:
+        if model["id"] == "openai/gpt-4o":
+            model["pricing"]["prompt"] = "0.000002"
+    second = run_sync(pooled_db, openrouter.serve(changed))
+    assert second.success
+    meta = materialization_metadata(second, "ai_models_table")
+    assert (meta["inserted"], meta["updated"], meta["deactivated"], meta["repriced"]) == (0, 1, 1, 1)
+    checks = check_results(second)
+    assert checks["curated_rows_survive"].passed and checks["modality_counts"].passed
+    assert checks["catalog_not_truncated"].passed
+    curated = pg.execute("SELECT openrouter_id, is_active FROM ai_models WHERE is_curated ORDER BY 1").fetchall()
+    assert curated == [("openai/gpt-4o", True), ("openrouter/auto", False)]
+    assert pg.execute(
+        "SELECT input_cost_per_million::text FROM ai_model_price_history "
+        "WHERE openrouter_id = 'openai/gpt-4o' AND valid_to IS NULL"
+    ).fetchone() == ("2",)
+    # The two runs left no session state on the pool's one server connection: a third finds a clean one.
+    assert run_sync(pooled_db, openrouter.serve(changed)).success
+
+
+def test_pipelined_batches_through_the_pooler_write_what_a_direct_connection_writes(
+    transaction_pooler, pg_url, handwritten_catalog
+):
+    catalogs = four_days_of(handwritten_catalog)
+    direct = replay_in_batches(pg_url, catalogs, batch_rows=3)
+    pooled = replay_in_batches(transaction_pooler.url("single"), catalogs, batch_rows=3)
+    assert [dataclasses.asdict(o) for o in pooled[0]] == [dataclasses.asdict(o) for o in direct[0]]
+    assert pooled[1] == direct[1]
+    assert pooled[2] == direct[2]
+    assert direct[0][1].repriced_total > 3 and direct[0][2].reactivated > 3  # the replay did exercise the batches
+
+
+def test_a_refused_row_through_the_pooler_undoes_every_batch_and_frees_the_server_connection(
+    pooled_db, pg, handwritten_catalog
+):
+    pooled_db.ensure_schema()
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    with pooled_db.connect() as conn:
+        write_catalog(conn, rows)
+    pg.execute("UPDATE ai_models SET is_curated = true WHERE openrouter_id = %s", (rows[1]["openrouter_id"],))
+    before = (table_snapshot(pg), pg.execute(HISTORY).fetchall())
+
+    renamed = [{**r, "name": r["name"] + " v2"} for r in rows]
+    poisoned = [dict(r) for r in renamed]
+    poisoned[-1]["context_length"] = -1  # Postgres refuses it, in the last batch
+    with pooled_db.connect() as conn:
+        with pytest.raises(psycopg.errors.CheckViolation, match="context_length"):
+            write_catalog(conn, poisoned, batch_rows=4)
+    assert (table_snapshot(pg), pg.execute(HISTORY).fetchall()) == before
+
+    # A new client gets the same server connection, clean: no aborted transaction, no leftover stage.
+    with pooled_db.connect() as conn:
+        assert write_catalog(conn, renamed, batch_rows=4).updated == len(rows)
+    curated = pg.execute("SELECT is_curated FROM ai_models WHERE openrouter_id = %s", (rows[1]["openrouter_id"],))
+    assert curated.fetchone() == (True,)
+
+
+def test_a_cancel_reaches_the_running_batch_through_the_pooler(pooled_db):
+    started, done = threading.Event(), []
+    with pooled_db.connect() as conn:
+
+        def work(batch):
+            started.set()
+            conn.execute("SELECT pg_sleep(60)")
+            done.append(batch)
+
+        with pytest.raises(RuntimeError, match="caller failed"):
+            with conn.transaction():
+                with BackgroundBatches(work, cancel=conn.cancel_safe) as batches:
+                    batches.submit(1)
+                    assert started.wait(10)
+                    raise RuntimeError("caller failed")
+        assert isinstance(batches.failure, psycopg.errors.QueryCanceled)
+        assert done == []
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_concurrent_syncs_through_the_pooler_are_serialised(transaction_pooler, pg_url, pg, handwritten_catalog):
+    """Two syncs on two server connections wait for the sync lock, then write one after the other."""
+    reset_schema(pg_url)
+    database = CatalogDatabase(url=transaction_pooler.url("shared"))
+    database.ensure_schema()
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    outcomes, errors = [], []
+
+    def sync():
+        try:
+            with database.connect() as conn:
+                outcomes.append(write_catalog(conn, rows))
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    with psycopg.connect(pg_url, autocommit=True) as blocker:
+        with blocker.transaction():
+            blocker.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
+            threads = [threading.Thread(target=sync) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            _wait_until(
+                pg,
+                "SELECT count(*) = 2 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND wait_event = 'advisory' AND application_name = 'catalog_pipeline'",
+            )
+        for thread in threads:
+            thread.join(30)
+    assert not errors
+    assert sorted((o.inserted, o.unchanged) for o in outcomes) == [(0, len(rows)), (len(rows), 0)]
+    assert pg.execute("SELECT count(*), count(DISTINCT openrouter_id) FROM ai_models").fetchone() == (
+        len(rows),
+        len(rows),
+    )
+
+
+def _wait_until(conn, query, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if conn.execute(query).fetchone()[0]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for: {query}")
