@@ -81,6 +81,25 @@ def step_compute_seconds(dagster_home: Path, job_name: str) -> dict[str, float]:
     return durations
 
 
+def run_events(dagster_home: Path, job_name: str) -> int:
+    """How many events the job's latest run stored: each is a write to the instance's event log."""
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    from dagster import DagsterInstance, RunsFilter
+
+    with DagsterInstance.get() as instance:
+        run = instance.get_runs(filters=RunsFilter(job_name=job_name), limit=1)[0]
+        return len(instance.all_logs(run.run_id))
+
+
+def code_location_load_seconds(env: dict[str, str]) -> float:
+    """What loading the code location adds to a process that imports Dagster: imports, their garbage
+    collections, and the interpreter's teardown of the larger heap at exit (a process each, as a run has)."""
+    bare = [sys.executable, "-c", "import dagster"]
+    location = [sys.executable, "-c", "import dagster, catalog_pipeline.definitions"]
+    pairs = [(_timed(location, env), _timed(bare, env)) for _ in range(REPEATS)]
+    return statistics.median(loaded - alone for loaded, alone in pairs)
+
+
 def run_end_to_end(fixture: Path) -> dict[str, Any]:
     from run_bench import database_url, reset
 
@@ -110,6 +129,8 @@ def run_end_to_end(fixture: Path) -> dict[str, Any]:
             # ratio is the median of each pair's own ratio.
             pairs = [(_timed(job, env), _timed(trivial, env)) for _ in range(REPEATS)]
             steps = step_compute_seconds(home, "sync_openrouter_models")
+            events = {"job": run_events(home, "sync_openrouter_models"), "trivial": run_events(home, "trivial")}
+            load_s = code_location_load_seconds(env)
             trivial_mp_s = _timed(trivial_mp, env)
             reset(url)
             bare_first = _timed(bare, env)
@@ -130,4 +151,9 @@ def run_end_to_end(fixture: Path) -> dict[str, Any]:
         "ratio_job_resync_to_bare_python": round(statistics.median(j for j, _ in pairs) / bare_steady, 2),
         "step_compute_s (resync)": steps,
         "step_compute_total_s (resync)": round(sum(steps.values()), 4),
+        # Where the job's time over the trivial job goes: loading the code location (pandas, psycopg, requests
+        # and the teardown of what they allocate) and the run's extra events (checks, the check step, logs).
+        "job_minus_trivial_s": round(statistics.median(j - t for j, t in pairs), 3),
+        "code_location_load_s": round(load_s, 3),
+        "run_events": events,
     }
