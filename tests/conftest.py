@@ -23,6 +23,7 @@ import psycopg
 import pytest
 from dagster import ExecuteInProcessResult
 from pgbouncer import PgBouncer, pgbouncer_binary
+from psycopg.conninfo import conninfo_to_dict
 
 from catalog_pipeline.catalog_db import CatalogDatabase
 from catalog_pipeline.catalog_store import write_catalog
@@ -132,8 +133,15 @@ def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def transaction_pooler(pg_url: str) -> Iterator[PgBouncer]:
     """PgBouncer in transaction mode in front of the test Postgres; skips where PgBouncer is not installed."""
     binary = pgbouncer_binary()
+    reason = None
     if binary is None:
         reason = "pgbouncer is not installed (apt-get install -y pgbouncer)"
+    elif os.geteuid() == 0 and (conninfo_to_dict(pg_url).get("host") or "").startswith("/"):
+        reason = (
+            "started by root, PgBouncer runs as the postgres user, who cannot reach the embedded server's socket "
+            "in root's temporary folder (set TEST_DATABASE_URL to a server on TCP)"
+        )
+    if reason:
         if os.environ.get("CATALOG_REQUIRE_POOLER") == "1":
             pytest.fail(f"CATALOG_REQUIRE_POOLER=1 but {reason}")
         pytest.skip(reason)

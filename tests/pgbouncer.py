@@ -90,8 +90,9 @@ class PgBouncer:
                 return self
             except psycopg.OperationalError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
+                    log = self.log_text()
                     self.__exit__(None, None, None)
-                    raise RuntimeError(f"PgBouncer did not start: {self.log_text()[-2000:]}") from None
+                    raise RuntimeError(f"PgBouncer did not start: {log[-2000:]}") from None
                 time.sleep(0.1)
 
     def log_text(self) -> str:
