@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+import threading
+import time
 from datetime import UTC, datetime
 
 # Before catalog_pipeline is imported: the fetch's step retries wait 30 s in production.
@@ -25,8 +27,8 @@ from dagster import ExecuteInProcessResult
 from pgbouncer import PgBouncer, pgbouncer_binary
 from psycopg.conninfo import conninfo_to_dict
 
-from catalog_pipeline.catalog_db import CatalogDatabase
-from catalog_pipeline.catalog_store import write_catalog
+from catalog_pipeline.catalog_db import SYNC_LOCK_KEY, CatalogDatabase
+from catalog_pipeline.catalog_store import SyncOutcome, write_catalog
 from catalog_pipeline.classification import classify_catalog
 from catalog_pipeline.definitions import build_defs
 from catalog_pipeline.openrouter import OpenRouterClient
@@ -270,3 +272,46 @@ def replay_in_batches(url: str, catalogs: list[list[dict]], batch_rows: int) -> 
             "SELECT (to_jsonb(h) - 'id') FROM ai_model_price_history h ORDER BY openrouter_id COLLATE \"C\", valid_from"
         ).fetchall()
     return outcomes, models, history
+
+
+# --- concurrency ---------------------------------------------------------------------------------
+
+
+def wait_for(conn: psycopg.Connection, query: str, params: tuple = (), timeout: float = 20.0) -> Any:
+    """The query's first value once it is truthy; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = conn.execute(query, params).fetchone()
+        if row and row[0]:
+            return row[0]
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for: {query}")
+
+
+def two_syncs_behind_the_sync_lock(
+    database: CatalogDatabase, rows: list[dict], direct_url: str, observer: psycopg.Connection
+) -> list[SyncOutcome]:
+    """Start two syncs while another session holds the sync lock; both must wait on it, then both finish."""
+    outcomes, errors = [], []
+
+    def sync() -> None:
+        try:
+            with database.connect() as conn:
+                outcomes.append(write_catalog(conn, rows))
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    with psycopg.connect(direct_url, autocommit=True) as blocker, blocker.transaction():
+        blocker.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
+        threads = [threading.Thread(target=sync) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        wait_for(
+            observer,
+            "SELECT count(*) = 2 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' "
+            "AND application_name = 'catalog_pipeline'",
+        )
+    for thread in threads:
+        thread.join(30)
+    assert not errors
+    return outcomes

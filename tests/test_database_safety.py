@@ -6,11 +6,10 @@ import time
 
 import psycopg
 import pytest
-from conftest import run_sync, table_snapshot
+from conftest import run_sync, table_snapshot, two_syncs_behind_the_sync_lock, wait_for
 
 from catalog_pipeline.assets.catalog import AI_MODELS_SCHEMA
 from catalog_pipeline.catalog_db import (
-    SYNC_LOCK_KEY,
     CatalogDatabase,
     CatalogDatabaseError,
 )
@@ -40,16 +39,6 @@ def test_unreachable_database_fails_clearly_without_the_secret(openrouter, handw
     assert SECRET not in everything
 
 
-def _wait_for(conn, query, params=(), timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = conn.execute(query, params).fetchone()
-        if row and row[0]:
-            return row[0]
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {query}")
-
-
 def test_write_connection_killed_mid_transaction(catalog_db, pg, openrouter, handwritten_catalog):
     base = openrouter.serve(handwritten_catalog)
     assert run_sync(catalog_db, base).success
@@ -71,7 +60,7 @@ def test_write_connection_killed_mid_transaction(catalog_db, pg, openrouter, han
         try:
             with psycopg.connect(catalog_db.url) as holder, psycopg.connect(catalog_db.url, autocommit=True) as admin:
                 holder.execute("SELECT 1 FROM ai_models WHERE openrouter_id = 'openai/gpt-4o' FOR UPDATE")
-                pid = _wait_for(
+                pid = wait_for(
                     admin,
                     "SELECT pid FROM pg_stat_activity WHERE application_name = 'catalog_pipeline' "
                     "AND wait_event_type = 'Lock' AND query LIKE '%%INSERT INTO ai_models%%'",
@@ -104,30 +93,7 @@ def test_write_connection_killed_mid_transaction(catalog_db, pg, openrouter, han
 def test_concurrent_syncs_are_serialised(catalog_db, pg, handwritten_catalog):
     catalog_db.ensure_schema()
     rows = classify_catalog(handwritten_catalog["data"]).rows
-    outcomes, errors = [], []
-
-    def sync():
-        try:
-            with psycopg.connect(catalog_db.url, autocommit=True, application_name="catalog_pipeline") as conn:
-                outcomes.append(write_catalog(conn, rows))
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    with psycopg.connect(catalog_db.url, autocommit=True) as blocker:
-        blocker.execute("SELECT pg_advisory_lock(%s)", (SYNC_LOCK_KEY,))
-        threads = [threading.Thread(target=sync) for _ in range(2)]
-        for t in threads:
-            t.start()
-        # Both syncs wait on the advisory lock, inside their transactions.
-        _wait_for(
-            pg,
-            "SELECT count(*) = 2 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' "
-            "AND application_name = 'catalog_pipeline'",
-        )
-        blocker.execute("SELECT pg_advisory_unlock(%s)", (SYNC_LOCK_KEY,))
-        for t in threads:
-            t.join()
-    assert not errors
+    outcomes = two_syncs_behind_the_sync_lock(catalog_db, rows, catalog_db.url, pg)
     assert sorted((o.inserted, o.unchanged) for o in outcomes) == [(0, 23), (23, 0)]
     assert pg.execute("SELECT count(*), count(DISTINCT openrouter_id) FROM ai_models").fetchone() == (23, 23)
     assert pg.execute("SELECT count(*) FROM ai_model_price_history").fetchone()[0] == 23

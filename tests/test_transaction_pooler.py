@@ -9,7 +9,6 @@ batches and its cancel requests must get through as well.
 import copy
 import dataclasses
 import threading
-import time
 
 import psycopg
 import pytest
@@ -21,10 +20,11 @@ from conftest import (
     reset_schema,
     run_sync,
     table_snapshot,
+    two_syncs_behind_the_sync_lock,
 )
 
 from catalog_pipeline.background_batches import BackgroundBatches
-from catalog_pipeline.catalog_db import SYNC_LOCK_KEY, CatalogDatabase
+from catalog_pipeline.catalog_db import CatalogDatabase
 from catalog_pipeline.catalog_store import write_catalog
 from catalog_pipeline.classification import classify_catalog
 
@@ -130,40 +130,7 @@ def test_concurrent_syncs_through_the_pooler_are_serialised(transaction_pooler, 
     database = CatalogDatabase(url=transaction_pooler.url("shared"))
     database.ensure_schema()
     rows = classify_catalog(handwritten_catalog["data"]).rows
-    outcomes, errors = [], []
-
-    def sync():
-        try:
-            with database.connect() as conn:
-                outcomes.append(write_catalog(conn, rows))
-        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
-            errors.append(exc)
-
-    with psycopg.connect(pg_url, autocommit=True) as blocker:
-        with blocker.transaction():
-            blocker.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
-            threads = [threading.Thread(target=sync) for _ in range(2)]
-            for thread in threads:
-                thread.start()
-            _wait_until(
-                pg,
-                "SELECT count(*) = 2 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND wait_event = 'advisory' AND application_name = 'catalog_pipeline'",
-            )
-        for thread in threads:
-            thread.join(30)
-    assert not errors
+    outcomes = two_syncs_behind_the_sync_lock(database, rows, pg_url, pg)
     assert sorted((o.inserted, o.unchanged) for o in outcomes) == [(0, len(rows)), (len(rows), 0)]
-    assert pg.execute("SELECT count(*), count(DISTINCT openrouter_id) FROM ai_models").fetchone() == (
-        len(rows),
-        len(rows),
-    )
-
-
-def _wait_until(conn, query, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if conn.execute(query).fetchone()[0]:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {query}")
+    count = pg.execute("SELECT count(*), count(DISTINCT openrouter_id) FROM ai_models").fetchone()
+    assert count == (len(rows), len(rows))
