@@ -133,7 +133,7 @@ def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def transaction_pooler(pg_url: str) -> Iterator[PgBouncer]:
-    """PgBouncer in transaction mode in front of the test Postgres; skips where PgBouncer is not installed."""
+    """PgBouncer in transaction mode in front of the test Postgres; skips, with the reason, where it cannot run."""
     binary = pgbouncer_binary()
     reason = None
     if binary is None:
