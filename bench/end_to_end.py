@@ -62,33 +62,28 @@ def _timed(command: list[str], env: dict[str, str], repeats: int = 1) -> float:
     return statistics.median(walls)
 
 
-def step_compute_seconds(dagster_home: Path, job_name: str) -> dict[str, float]:
-    """Each step's own time (STEP_START to STEP_SUCCESS) in the job's latest run, read from the run's events."""
+def latest_run_events(dagster_home: Path, job_name: str) -> list[Any]:
+    """The event log entries of the job's latest run in the instance at dagster_home."""
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     from dagster import DagsterInstance, RunsFilter
 
     with DagsterInstance.get() as instance:
         run = instance.get_runs(filters=RunsFilter(job_name=job_name), limit=1)[0]
-        starts, durations = {}, {}
-        for entry in instance.all_logs(run.run_id):
-            event = entry.dagster_event
-            if event is None:
-                continue
-            if event.event_type_value == "STEP_START":
-                starts[event.step_key] = entry.timestamp
-            elif event.event_type_value == "STEP_SUCCESS" and event.step_key in starts:
-                durations[event.step_key] = round(entry.timestamp - starts[event.step_key], 4)
+        return list(instance.all_logs(run.run_id))
+
+
+def step_compute_seconds(entries: list[Any]) -> dict[str, float]:
+    """Each step's own time (STEP_START to STEP_SUCCESS), read from a run's events."""
+    starts, durations = {}, {}
+    for entry in entries:
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            starts[event.step_key] = entry.timestamp
+        elif event.event_type_value == "STEP_SUCCESS" and event.step_key in starts:
+            durations[event.step_key] = round(entry.timestamp - starts[event.step_key], 4)
     return durations
-
-
-def run_events(dagster_home: Path, job_name: str) -> int:
-    """How many events the job's latest run stored: each is a write to the instance's event log."""
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    from dagster import DagsterInstance, RunsFilter
-
-    with DagsterInstance.get() as instance:
-        run = instance.get_runs(filters=RunsFilter(job_name=job_name), limit=1)[0]
-        return len(instance.all_logs(run.run_id))
 
 
 def code_location_load_seconds(env: dict[str, str]) -> float:
@@ -128,8 +123,10 @@ def run_end_to_end(fixture: Path) -> dict[str, Any]:
             # Re-syncs and trivial jobs alternate, so a slow spell of the machine weighs on both alike; the
             # ratio is the median of each pair's own ratio.
             pairs = [(_timed(job, env), _timed(trivial, env)) for _ in range(REPEATS)]
-            steps = step_compute_seconds(home, "sync_openrouter_models")
-            events = {"job": run_events(home, "sync_openrouter_models"), "trivial": run_events(home, "trivial")}
+            job_events = latest_run_events(home, "sync_openrouter_models")
+            steps = step_compute_seconds(job_events)
+            # Each event is a write to the instance's event log.
+            events = {"job": len(job_events), "trivial": len(latest_run_events(home, "trivial"))}
             load_s = code_location_load_seconds(env)
             trivial_mp_s = _timed(trivial_mp, env)
             reset(url)
