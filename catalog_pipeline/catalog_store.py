@@ -487,7 +487,7 @@ def write_catalog(
         # One line, at the end: each log line is an event the run stores.
         say(
             f"{total} rows: {written.inserted} inserted, {written.updated} updated, {deactivated} deactivated "
-            f"({written.staged} written in {batches} batches)"
+            f"({written.staged} written in {batches} batch{'' if batches == 1 else 'es'})"
         )
         curated_after = curated_ids(conn)
         if curated_after != curated_before:

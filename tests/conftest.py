@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import threading
 import time
@@ -23,7 +24,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from dagster import ExecuteInProcessResult
+from dagster import DagsterInstance, ExecuteInProcessResult
 from pgbouncer import PgBouncer, pgbouncer_binary
 from psycopg.conninfo import conninfo_to_dict
 
@@ -195,12 +196,22 @@ def run_sync(
     *,
     run_config: dict[str, Any] | None = None,
     client: OpenRouterClient | None = None,
+    instance: DagsterInstance | None = None,
 ) -> ExecuteInProcessResult:
     """Execute the real sync_openrouter_models job against the given database and API."""
     defs = build_defs(client or OpenRouterClient(base_url=base_url, backoff_seconds=0.01, max_retries=2), catalog_db)
     return defs.resolve_job_def("sync_openrouter_models").execute_in_process(
-        run_config=run_config or {}, raise_on_error=False
+        run_config=run_config or {}, raise_on_error=False, instance=instance
     )
+
+
+def run_log_lines(instance: DagsterInstance, result: ExecuteInProcessResult) -> dict[str, list[str]]:
+    """The run's INFO and higher log lines (not its structured events), by step, as an operator reads them."""
+    lines: dict[str, list[str]] = {}
+    for entry in instance.all_logs(result.run_id):
+        if entry.dagster_event is None and entry.step_key and entry.level >= logging.INFO:
+            lines.setdefault(entry.step_key, []).append(entry.user_message)
+    return lines
 
 
 def table_snapshot(conn: psycopg.Connection) -> list[tuple]:

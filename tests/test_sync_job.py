@@ -8,9 +8,11 @@ from conftest import (
     check_results,
     materialization_metadata,
     reset_schema,
+    run_log_lines,
     run_sync,
     table_snapshot,
 )
+from dagster import DagsterInstance
 
 HANDWRITTEN_COUNTS = {"text": 10, "image": 2, "video": 1, "audio": 2, "embedding": 4, "multimodal": 5}
 
@@ -51,6 +53,25 @@ def test_full_sync_writes_every_model_classified(
     assert checks["modality_counts"].passed
     assert checks["curated_rows_survive"].passed
     assert checks["catalog_not_truncated"].passed
+
+
+def test_each_step_tells_the_operator_what_it_did(catalog_db, openrouter, handwritten_catalog, handwritten_embeddings):
+    """One progress line per step, in the run's log: what was fetched, classified and written."""
+    base = openrouter.serve(handwritten_catalog, handwritten_embeddings)
+    with DagsterInstance.ephemeral() as instance:
+        first = run_sync(catalog_db, base, instance=instance)
+        second = run_sync(catalog_db, base, instance=instance)
+        assert first.success and second.success
+        lines = run_log_lines(instance, first)
+        again = run_log_lines(instance, second)
+
+    [fetched] = lines["raw_openrouter_models"]
+    assert fetched.startswith("fetched 24 models from 2 listing(s) (")
+    assert "/api/v1/models?output_modalities=all" in fetched and "/api/v1/embeddings/models" in fetched
+    [classified] = lines["classified_models"]
+    assert classified.startswith("classified 24 models; set aside 0; by modality {'text': 10, ")
+    assert lines["ai_models_table"] == ["24 rows: 24 inserted, 0 updated, 0 deactivated (24 written in 1 batch)"]
+    assert again["ai_models_table"] == ["24 rows: 0 inserted, 0 updated, 0 deactivated (0 written in 0 batches)"]
 
 
 def test_stored_values_are_exact(catalog_db, pg, openrouter, handwritten_catalog):
