@@ -34,24 +34,12 @@ from psycopg import sql
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from synthetic import fixture_path, synthetic_catalog  # noqa: E402
+
 from catalog_pipeline.catalog_db import CatalogDatabase  # noqa: E402
 from catalog_pipeline.catalog_store import write_catalog  # noqa: E402
 from catalog_pipeline.classification import SYNCED_COLUMNS, classify_catalog, forget_memos  # noqa: E402
 from catalog_pipeline.copy_format import copy_chunks  # noqa: E402
-
-DEFAULT_FIXTURE = (
-    REPO.parent / "shared" / "fixtures" / "openrouter" / "2026-06-24_kn0ws_openrouter-models_full-catalog.json"
-)
-FALLBACK_FIXTURE = REPO / "tests" / "data" / "handwritten_catalog.json"
-
-
-def fixture_path() -> Path:
-    folder = os.environ.get("CATALOG_FIXTURES_DIR")
-    if folder:
-        candidate = Path(folder) / DEFAULT_FIXTURE.name
-        if candidate.exists():
-            return candidate
-    return DEFAULT_FIXTURE if DEFAULT_FIXTURE.exists() else FALLBACK_FIXTURE
 
 
 def database_url() -> str:
@@ -62,32 +50,6 @@ def database_url() -> str:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'catalog_bench'").fetchone():
             conn.execute("CREATE DATABASE catalog_bench")
     return "postgresql://postgres@127.0.0.1:5432/catalog_bench"
-
-
-def _perturb(price: Any, rng: random.Random) -> Any:
-    if not isinstance(price, str):
-        return price
-    try:
-        value = Decimal(price)
-    except ArithmeticError:
-        return price
-    if value <= 0:
-        return price
-    return str((value * Decimal(rng.randint(50, 150)) / 100).normalize())
-
-
-def synthetic_catalog(size: int, seed: int = 7) -> list[dict[str, Any]]:
-    """`size` models cloned from the real catalog, with new ids and perturbed prices."""
-    templates = json.loads(fixture_path().read_text())["data"]
-    rng = random.Random(seed)
-    models = []
-    for i in range(size):
-        template = templates[i % len(templates)]
-        model = dict(template)  # shallow: descriptions and parameter lists are shared, as in a real parse
-        model["id"] = f"{template['id']}-syn{i}"
-        model["pricing"] = {k: _perturb(v, rng) for k, v in template["pricing"].items()}
-        models.append(model)
-    return models
 
 
 def table_stats(conn: psycopg.Connection) -> dict[str, int]:
