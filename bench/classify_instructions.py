@@ -74,7 +74,6 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(2) as pool:
         setup, total = pool.map(lambda classify: _instructions(args.size, classify, Path(tmp)), (False, True))
-    sys.path.insert(0, str(REPO / "bench"))
     from synthetic import fixture_path
 
     result = {
