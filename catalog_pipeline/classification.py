@@ -124,13 +124,14 @@ def clean_text(value: Any) -> str | None:
         return None
     if value.isascii():  # the common case: a flag CPython keeps on every str, read in O(1)
         return value.replace("\x00", "") if "\x00" in value else value
-    if "\x00" in value:
-        value = value.replace("\x00", "")
     try:
-        value.encode("utf-8")
+        # The encoding is the check for lone surrogates; NUL is byte 0 in it, and a bytes search is a memchr,
+        # where the same search in wider text goes char by char.
+        has_nul = b"\x00" in value.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates from "\ud800"-style JSON escapes
         value = value.encode("utf-8", "replace").decode("utf-8")
-    return value
+        has_nul = "\x00" in value
+    return value.replace("\x00", "") if has_nul else value
 
 
 def clean_text_list(values: list[Any]) -> list[str]:

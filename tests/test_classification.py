@@ -18,6 +18,7 @@ from catalog_pipeline.classification import (
     classify_model,
     classify_prices,
     clean_json,
+    clean_text,
     display_name,
     modality_sets,
     parse_price,
@@ -26,6 +27,38 @@ from catalog_pipeline.classification import (
     provider_display_name,
 )
 from catalog_pipeline.copy_format import copy_fields
+
+# --- text ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("plain", "plain"),
+        ("pl\x00ain", "plain"),
+        ("caf\u00e9 \x00", "caf\u00e9 "),  # one byte per character inside
+        ("it\u2019s\x00 \u2014 fine", "it\u2019s \u2014 fine"),  # two bytes per character
+        ("\U0001f600\x00", "\U0001f600"),  # four bytes per character
+        ("lone \ud800 surrogate", "lone ? surrogate"),
+        ("\udfff\x00\u2019", "?\u2019"),
+        ("", ""),
+        (42, None),
+        (None, None),
+    ],
+)
+def test_clean_text_drops_nul_and_replaces_lone_surrogates(raw, expected):
+    assert clean_text(raw) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_clean_text_returns_storable_text_and_leaves_storable_text_alone(text):
+    cleaned = clean_text(text)
+    cleaned.encode("utf-8")  # no lone surrogates
+    assert "\x00" not in cleaned
+    storable = "\x00" not in text and not any("\ud800" <= c <= "\udfff" for c in text)
+    assert (cleaned == text) == storable
+
 
 # --- prices --------------------------------------------------------------------------------------
 
