@@ -249,12 +249,27 @@ def parse_positive_int(value: Any) -> tuple[int | None, bool]:
 
 def parse_unix_seconds(value: Any) -> datetime | None:
     cls = value.__class__
-    if cls is not int and cls is not float and (isinstance(value, bool) or not isinstance(value, int | float)):
+    if cls is int:
+        known = _INSTANTS.get(value)
+        if known is not None:
+            return known
+    elif cls is not float and (isinstance(value, bool) or not isinstance(value, int | float)):
         return None
     try:
-        return datetime.fromtimestamp(value, UTC)  # a positional tz: the keyword form costs twice as much
+        instant = datetime.fromtimestamp(value, UTC)  # a positional tz: the keyword form costs twice as much
     except (OverflowError, OSError, ValueError):
         return None
+    if cls is int:  # only exact ints: as dict keys True and 1.0 would find 1's entry
+        if len(_INSTANTS) >= _INSTANTS_LIMIT:
+            _INSTANTS.clear()
+        _INSTANTS[value] = instant
+    return instant
+
+
+# Unix seconds -> aware datetime. A model's `created` repeats wherever the model does: in each provider's
+# endpoint of it and on every day of a replayed history. Datetimes are immutable, so rows can share them.
+_INSTANTS: dict[int, datetime] = {}
+_INSTANTS_LIMIT = 65536
 
 
 def parse_date(value: Any) -> date | None:
@@ -687,9 +702,10 @@ def classify_model(model: Any) -> tuple[dict[str, Any], ModelNotes]:
 
 
 def forget_memos() -> None:
-    """Empty every memo the rules keep (price points, architectures, parameter lists): a cold start."""
+    """Empty every memo the rules keep (price points, instants, architectures, parameter lists): a cold start."""
     _PRICE_MEMO.clear()
     _PLAIN_KEYS.clear()
+    _INSTANTS.clear()
     _modality_info.cache_clear()
     _parameter_info.cache_clear()
 

@@ -20,8 +20,10 @@ from catalog_pipeline.classification import (
     clean_json,
     clean_text,
     display_name,
+    forget_memos,
     modality_sets,
     parse_price,
+    parse_unix_seconds,
     per_million,
     price_sign,
     provider_display_name,
@@ -262,6 +264,33 @@ def test_duplicates_keep_the_first():
     result = classify_catalog([{"id": "a/b", "name": "first"}, {"id": "a/b", "name": "second"}])
     assert [r["name"] for r in result.rows] == ["first"]
     assert result.duplicate_ids == ["a/b"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (1715558400, datetime(2024, 5, 13, tzinfo=UTC)),
+        (1715558400.5, datetime(2024, 5, 13, 0, 0, 0, 500000, tzinfo=UTC)),
+        (0, datetime(1970, 1, 1, tzinfo=UTC)),
+        (1, datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)),
+        (True, None),  # a JSON boolean is not a time, though True == 1
+        ("1715558400", None),
+        (10**20, None),
+        (float("nan"), None),
+        (None, None),
+    ],
+)
+def test_created_is_read_as_unix_seconds(raw, expected):
+    for _ in range(2):  # a cold memo, then a warm one
+        assert parse_unix_seconds(raw) == expected
+
+
+def test_created_memo_keeps_ints_floats_and_booleans_apart():
+    forget_memos()
+    assert parse_unix_seconds(1) == datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)
+    assert parse_unix_seconds(True) is None
+    assert parse_unix_seconds(1.5) == datetime(1970, 1, 1, 0, 0, 1, 500000, tzinfo=UTC)
+    assert parse_unix_seconds(1) is parse_unix_seconds(1)  # one shared, immutable datetime
 
 
 # --- real model objects, every schema era ----------------------------------------------------------
