@@ -7,7 +7,6 @@ current objects (``supported_parameters``, ``canonical_slug``, per-unit prices).
 
 from __future__ import annotations
 
-import gc
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,6 +14,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, NamedTuple
+
+from catalog_pipeline.gc_pause import cyclic_gc_paused
 
 MODALITIES: tuple[str, ...] = ("text", "image", "video", "audio", "embedding", "multimodal")
 
@@ -713,13 +714,8 @@ def forget_memos() -> None:
 def classify_catalog(models: list[Any]) -> ClassifiedCatalog:
     """Classify every model; bad ones are set aside with a reason, duplicates keep the first."""
     # Rows hold no reference cycles; the cyclic GC would otherwise rescan the growing heap over and over.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with cyclic_gc_paused():
         return _classify_all(models)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _classify_all(models: list[Any]) -> ClassifiedCatalog:
