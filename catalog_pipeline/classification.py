@@ -374,7 +374,7 @@ _REASONING_ID_MARKERS = (":thinking", "-r1", "/o1", "/o3", "/o4", "reasoner", "q
 
 class ParameterInfo(NamedTuple):
     flags: dict[str, bool]
-    names: list[str]  # storable strings, in the API's order; callers copy it into a row
+    names: tuple[str, ...]  # storable strings, in the API's order; rows share it
 
 
 @lru_cache(maxsize=4096)
@@ -387,7 +387,7 @@ def _parameter_info(params: tuple[Any, ...]) -> ParameterInfo:
         "structured_outputs": "structured_outputs" in names,
         "web_search_options": "web_search_options" in names,
     }
-    return ParameterInfo(flags, clean_text_list(list(params)))
+    return ParameterInfo(flags, tuple(clean_text_list(list(params))))
 
 
 def capabilities(
@@ -534,8 +534,8 @@ class ModelNotes(NamedTuple):
 
 class ModalityInfo(NamedTuple):
     modality: str
-    input_list: list[str]
-    output_list: list[str]
+    input_names: tuple[str, ...]  # sorted; rows share these tuples, which is why they are not lists
+    output_names: tuple[str, ...]
     clean_notes: ModelNotes  # the notes of a model with this architecture and no problems
     vision: bool
 
@@ -544,10 +544,7 @@ class ModalityInfo(NamedTuple):
 def _modality_info(
     input_list: tuple[Any, ...] | None, output_list: tuple[Any, ...] | None, legacy: Any, id_says_embedding: bool
 ) -> ModalityInfo:
-    """What an architecture says, memoised: a catalog has a few dozen distinct architectures.
-
-    Callers copy the lists before they put them in a row.
-    """
+    """What an architecture says, memoised: a catalog has a few dozen distinct architectures."""
     architecture: dict[str, Any] = {"modality": legacy}
     if input_list is not None:
         architecture["input_modalities"] = list(input_list)
@@ -556,8 +553,8 @@ def _modality_info(
     inputs, outputs = modality_sets(architecture)
     return ModalityInfo(
         classify_modality("embedding" if id_says_embedding else "", inputs, outputs),
-        sorted(inputs),
-        sorted(outputs),
+        tuple(sorted(inputs)),
+        tuple(sorted(outputs)),
         ModelNotes(tuple(sorted(outputs - KNOWN_OUTPUTS))),
         "image" in inputs,
     )
@@ -643,7 +640,9 @@ def classify_model(model: Any) -> tuple[dict[str, Any], ModelNotes]:
     slug = provider_slug(model_id)
     lowered_id = model_id.lower()
     architecture = get("architecture")
-    modality, input_list, output_list, clean_notes, vision = _architecture_info(architecture, "embedding" in lowered_id)
+    modality, input_names, output_names, clean_notes, vision = _architecture_info(
+        architecture, "embedding" in lowered_id
+    )
     if architecture.__class__ is dict:
         tokenizer = architecture.get("tokenizer")
         instruct_type = architecture.get("instruct_type")
@@ -679,8 +678,8 @@ def classify_model(model: Any) -> tuple[dict[str, Any], ModelNotes]:
         "provider": provider_display_name(slug, model),
         "provider_slug": slug,
         "modality": modality,
-        "input_modalities": input_list.copy(),
-        "output_modalities": output_list.copy(),
+        "input_modalities": input_names,
+        "output_modalities": output_names,
         "context_length": context_length,
         "max_completion_tokens": max_completion,
         "input_cost_per_million": input_pm,
@@ -690,7 +689,7 @@ def classify_model(model: Any) -> tuple[dict[str, Any], ModelNotes]:
         "capabilities": capabilities(
             lowered_id, model, None if params is None else params.flags, vision, web_search_paid
         ),
-        "supported_parameters": None if params is None else params.names.copy(),
+        "supported_parameters": None if params is None else params.names,
         "hugging_face_id": hf_id or None,
         "tokenizer": tokenizer,
         "instruct_type": None if instruct_type in (None, "", "none") else instruct_type,

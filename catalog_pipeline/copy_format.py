@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -65,7 +65,7 @@ def escape_text(value: str) -> str:
     return value
 
 
-def _array(values: list[str]) -> str:
+def _array(values: Sequence[str]) -> str:
     """A text[] literal: every element quoted, so commas, braces, spaces and NULL-like words stay data."""
     return _array_literal(tuple(values))
 

@@ -1,5 +1,6 @@
 """The pure classification rules, table-driven, on hand-written and real model objects."""
 
+import copy
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -482,7 +483,22 @@ def test_frame_rows_give_back_the_classified_rows(handwritten_catalog):
     assert back == rows
     assert [copy_fields(r) for r in back] == [copy_fields(r) for r in rows]
     assert any(r["context_length"] is None for r in back) and any(r["hugging_face_id"] is None for r in back)
-    plain = (str, int, list, dict, Decimal, datetime)  # pandas' Timestamp is a datetime
+    plain = (str, int, tuple, dict, Decimal, datetime)  # pandas' Timestamp is a datetime
     for row in back:
         for value in row.values():
             assert value is None or (isinstance(value, plain) and type(value).__module__ != "numpy"), value
+
+
+def test_rows_share_their_array_fields_as_tuples_no_row_can_change(handwritten_catalog):
+    """Rows of models alike share one memoised tuple per array field: no per-row copy to build and collect, and
+    since a tuple cannot change, no row can alter another's or the memo's."""
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    fields = ("input_modalities", "output_modalities", "supported_parameters")
+    for field in fields:
+        values = [row[field] for row in rows if row[field] is not None]
+        assert values and all(type(value) is tuple for value in values), field
+    model = next(m for m in handwritten_catalog["data"] if m.get("supported_parameters"))
+    twin = {**copy.deepcopy(model), "id": model["id"] + "-twin"}
+    first, second = classify_catalog([model, twin]).rows
+    for field in fields:
+        assert first[field] and first[field] is second[field], field
