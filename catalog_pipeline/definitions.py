@@ -17,7 +17,7 @@ from dagster import (
 from catalog_pipeline.gc_pause import cyclic_gc_paused
 
 # pandas, numpy, psycopg and requests add some 55k long-lived objects to a process that already holds Dagster's
-# 110k; with the GC on, their imports set off two full collections of that heap (about 0.15 s of every run).
+# 110k; with the GC on, their imports set off two full collections of that heap (0.14 s) that free next to nothing.
 with cyclic_gc_paused():
     from catalog_pipeline.assets import catalog_assets, catalog_checks
     from catalog_pipeline.catalog_db import CatalogDatabase

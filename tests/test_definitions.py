@@ -65,7 +65,7 @@ def test_assets_carry_descriptions_owners_kinds_and_table_metadata():
 
 
 _COUNT_FULL_COLLECTIONS = """
-import gc, json, sys
+import gc, json
 import dagster
 full = []
 gc.callbacks.append(lambda phase, info: full.append(1) if phase == "stop" and info["generation"] == 2 else None)
