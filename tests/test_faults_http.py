@@ -10,7 +10,7 @@ import pytest
 from conftest import check_results, materialization_metadata, run_sync, table_snapshot
 from werkzeug import Response
 
-from catalog_pipeline.openrouter import OpenRouterClient, OpenRouterError
+from catalog_pipeline.resources.openrouter import OpenRouterClient, OpenRouterError
 
 CURATED = ["openai/gpt-4o", "anthropic/claude-3.5-sonnet"]
 
@@ -52,8 +52,8 @@ def test_500_on_every_try_retries_then_fails_clearly(seeded, catalog_db, pg, htt
     client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), max_retries=2, backoff_seconds=0.01)
     result = run_sync(catalog_db, "", client=client)
     assert not result.success
-    # 3 attempts per step try; the asset's RetryPolicy runs the step 3 times in all.
-    assert len(calls) == 9
+    # One retry policy: the client's 3 attempts, and no step retries on top of them.
+    assert len(calls) == 3
     assert "failed after 3 attempts: HTTP 500" in failure_text(result)
     assert table_snapshot(pg) == seeded
 
@@ -123,7 +123,7 @@ def dropping_server():
 
 def test_connection_dropped_mid_body(seeded, catalog_db, pg, dropping_server):
     client = OpenRouterClient(base_url=dropping_server, max_retries=1, backoff_seconds=0.01)
-    with pytest.raises(OpenRouterError, match="failed after 2 attempts: .*(IncompleteRead|ChunkedEncodingError)"):
+    with pytest.raises(OpenRouterError, match="failed mid-answer: .*(IncompleteRead|ChunkedEncodingError)"):
         client.fetch_catalog()
     result = run_sync(catalog_db, "", client=client)
     assert not result.success
@@ -205,5 +205,5 @@ def test_duplicate_ids_are_stored_once(catalog_db, pg, openrouter, handwritten_c
     doubled["data"] = doubled["data"] + copy.deepcopy(doubled["data"][:5])
     result = run_sync(catalog_db, openrouter.serve(doubled))
     assert result.success
-    assert materialization_metadata(result, "raw_openrouter_models")["duplicate_ids_dropped"] == 5
+    assert materialization_metadata(result, "classified_models")["duplicate_ids_dropped"] == 5
     assert pg.execute("SELECT count(*), count(DISTINCT openrouter_id) FROM ai_models").fetchone() == (23, 23)

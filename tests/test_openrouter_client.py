@@ -1,9 +1,11 @@
 """The OpenRouter client against a real local HTTP server."""
 
+import time
+
 import pytest
 from werkzeug import Response
 
-from catalog_pipeline.openrouter import OpenRouterClient, OpenRouterError, _retry_after_seconds, redact_url
+from catalog_pipeline.resources.openrouter import OpenRouterClient, OpenRouterError, redact_url
 
 
 def test_fetches_all_modalities_and_merges_embeddings(httpserver, handwritten_catalog, handwritten_embeddings):
@@ -14,9 +16,13 @@ def test_fetches_all_modalities_and_merges_embeddings(httpserver, handwritten_ca
     client = OpenRouterClient(base_url=httpserver.url_for("/api/v1/"), api_key="sk-test")
     catalog = client.fetch_catalog()
     ids = [m["id"] for m in catalog.models]
-    assert len(ids) == len(set(ids)) == 24
+    # Both listings, in order, repeats included: classification keeps the first of an id.
+    assert (len(ids), len(set(ids))) == (25, 24)
     assert ids[-1] == "mistralai/mistral-embed"
-    assert catalog.duplicate_ids == 1
+    assert catalog.listed == {
+        httpserver.url_for("/api/v1/models?output_modalities=all"): 23,
+        httpserver.url_for("/api/v1/embeddings/models"): 2,
+    }
     assert catalog.sources == [
         httpserver.url_for("/api/v1/models?output_modalities=all"),
         httpserver.url_for("/api/v1/embeddings/models"),
@@ -41,26 +47,44 @@ def test_unauthorised_is_not_retried_and_names_the_key(httpserver):
     assert len(httpserver.log) == 1
 
 
-def test_backoff_doubles_and_retry_after_wins(httpserver, handwritten_catalog):
+def test_backoff_doubles_and_retry_after_wins(httpserver):
     responses = iter(
         [
             Response("", status=503),
             Response("", status=502),
-            Response("", status=429, headers={"Retry-After": "7"}),
+            Response("", status=502),
+            Response("", status=429, headers={"Retry-After": "1"}),
             Response("", status=500),
         ]
     )
-    httpserver.expect_request("/api/v1/models").respond_with_handler(lambda request: next(responses))
-    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), max_retries=3, backoff_seconds=0.5)
-    waits = []
-    client._sleep = waits.append
-    with pytest.raises(OpenRouterError, match="failed after 4 attempts: HTTP 500"):
+    calls = []
+
+    def answer(request):
+        calls.append(time.monotonic())
+        return next(responses)
+
+    httpserver.expect_request("/api/v1/models").respond_with_handler(answer)
+    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), max_retries=4, backoff_seconds=0.1)
+    with pytest.raises(OpenRouterError, match="failed after 5 attempts: HTTP 500"):
         client.fetch_catalog()
-    assert waits == [0.5, 1.0, 7.0]
+    gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    # urllib3's backoff: the first retry at once, then backoff × 2ⁿ⁻¹; Retry-After replaces the backoff.
+    assert gaps[0] < 0.15
+    assert 0.19 <= gaps[1] < 0.6 and 0.39 <= gaps[2] < 1.0
+    assert 0.95 <= gaps[3] < 2.0
 
 
-def test_helpers():
+def test_retry_after_is_capped(httpserver, handwritten_catalog):
+    answers = iter([Response("", status=429, headers={"Retry-After": "99999"})])
+    httpserver.expect_request("/api/v1/models").respond_with_handler(
+        lambda request: next(answers, Response('{"data": []}', content_type="application/json"))
+    )
+    httpserver.expect_request("/api/v1/embeddings/models").respond_with_json({"data": []})
+    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), max_retries=1, max_retry_wait_seconds=1)
+    started = time.monotonic()
+    assert client.fetch_catalog().models == []
+    assert time.monotonic() - started < 3
+
+
+def test_urls_are_redacted():
     assert redact_url("https://user:pw@example.com:8443/api/v1") == "https://example.com:8443/api/v1"
-    assert _retry_after_seconds("3") == 3.0
-    assert _retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
-    assert _retry_after_seconds("soon") is None

@@ -17,7 +17,7 @@ from conftest import embeddings_listing, reset_schema
 from dagster import DagsterInstance
 
 from catalog_pipeline.definitions import build_defs
-from catalog_pipeline.openrouter import OpenRouterClient
+from catalog_pipeline.resources.openrouter import OpenRouterClient
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"

@@ -7,8 +7,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from catalog_pipeline.catalog_store import write_catalog
 from catalog_pipeline.classification import classify_catalog
+from catalog_pipeline.store import write_catalog
 
 pytestmark = pytest.mark.real_data
 

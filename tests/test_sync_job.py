@@ -34,18 +34,21 @@ def test_full_sync_writes_every_model_classified(
     assert active_by_modality(pg) == HANDWRITTEN_COUNTS
 
     raw = materialization_metadata(result, "raw_openrouter_models")
-    assert raw["fetched_count"] == 24
-    assert raw["duplicate_ids_dropped"] == 1
+    assert raw["fetched_count"] == 25  # both listings, the repeat included
     assert raw["source_url"].endswith("/api/v1/models?output_modalities=all")
 
     classified = materialization_metadata(result, "classified_models")
+    assert classified["duplicate_ids_dropped"] == 1
     assert classified["modality_counts"] == HANDWRITTEN_COUNTS
     assert classified["unknown_output_modalities"] == {"transcription": 1}
     assert classified["set_aside_count"] == 0
 
     table = materialization_metadata(result, "ai_models_table")
     assert table["dagster/row_count"] == 24
-    assert table["dagster/table_name"] == "ai_models"
+    # The UI's column schema is the table's own, each column described by its SQL COMMENT.
+    columns = {c.name: c.description for c in table["dagster/column_schema"].columns}
+    assert {"openrouter_id", "modality", "is_curated", "input_cost_per_million"} <= set(columns)
+    assert all(columns.values()), [name for name, text in columns.items() if not text]
     assert (table["inserted"], table["updated"], table["unchanged"], table["deactivated"]) == (24, 0, 0, 0)
     assert table["active/embedding"] == 4
 
@@ -66,12 +69,12 @@ def test_each_step_tells_the_operator_what_it_did(catalog_db, openrouter, handwr
         again = run_log_lines(instance, second)
 
     [fetched] = lines["raw_openrouter_models"]
-    assert fetched.startswith("fetched 24 models from 2 listing(s) (")
-    assert "/api/v1/models?output_modalities=all" in fetched and "/api/v1/embeddings/models" in fetched
+    assert fetched.startswith("fetched 25 model objects (")
+    assert "/api/v1/models?output_modalities=all: 23" in fetched and "/api/v1/embeddings/models: 2" in fetched
     [classified] = lines["classified_models"]
-    assert classified.startswith("classified 24 models; set aside 0; by modality {'text': 10, ")
-    assert lines["ai_models_table"] == ["24 rows: 24 inserted, 0 updated, 0 deactivated (24 written in 1 batch)"]
-    assert again["ai_models_table"] == ["24 rows: 0 inserted, 0 updated, 0 deactivated (0 written in 0 batches)"]
+    assert classified.startswith("classified 24 models; set aside 0; 1 repeated ids dropped; by modality {'text': 10, ")
+    assert lines["ai_models_table"] == ["24 rows: 24 inserted, 0 updated, 0 unchanged, 0 deactivated"]
+    assert again["ai_models_table"] == ["24 rows: 0 inserted, 0 updated, 24 unchanged, 0 deactivated"]
 
 
 def test_stored_values_are_exact(catalog_db, pg, openrouter, handwritten_catalog):

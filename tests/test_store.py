@@ -1,0 +1,130 @@
+"""The write path against a real Postgres: values round-trip exactly, failures undo everything, no-ops write nothing."""
+
+import copy
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import psycopg
+import pytest
+from conftest import reset_schema, table_snapshot
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from catalog_pipeline.classification import SYNCED_COLUMNS, classify_catalog, clean_json, clean_text
+from catalog_pipeline.store import DuplicateIds, write_catalog
+
+texts = st.text(max_size=40).map(clean_text)
+rows = st.fixed_dictionaries(
+    {
+        # Control characters in ids (\b, \v, \f, tabs, newlines) must round-trip, or re-syncs would flap.
+        "openrouter_id": st.one_of(texts, st.sampled_from(["\b", "\v", "\f", "\t", "\n", "\\N", "a\\b"])).map(
+            lambda t: "p/" + t
+        ),
+        "canonical_slug": st.none() | texts,
+        "name": texts,
+        "description": st.none() | texts,
+        "provider": texts,
+        "provider_slug": texts,
+        "modality": st.sampled_from(["text", "image"]),
+        "input_modalities": st.lists(texts, max_size=4),
+        "output_modalities": st.lists(st.sampled_from(["NULL", "a,b", '{"x"}', "t\\x", " sp "]) | texts, max_size=4),
+        "context_length": st.none() | st.integers(1, 2**31 - 1),
+        "max_completion_tokens": st.none() | st.integers(1, 2**31 - 1),
+        "input_cost_per_million": st.none() | st.decimals(allow_nan=False, allow_infinity=False, places=10),
+        "output_cost_per_million": st.none() | st.just(Decimal("0.0000000100000000000000000000000000000000001")),
+        "pricing_kind": st.sampled_from([None, "paid", "free", "variable"]),
+        "pricing": st.none()
+        | st.dictionaries(
+            texts,
+            st.none() | texts | st.floats(min_value=-1e6, max_value=1e6) | st.integers(-(2**53), 2**53),
+            max_size=4,
+        ).map(clean_json),
+        "capabilities": st.dictionaries(texts, st.none() | st.booleans(), max_size=5),
+        "supported_parameters": st.none() | st.lists(texts, max_size=5),
+        "hugging_face_id": st.none() | texts,
+        "tokenizer": st.none() | texts,
+        "instruct_type": st.none() | texts,
+        "openrouter_created_at": st.none()
+        | st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
+        "expiration_date": st.none() | st.dates(min_value=date(1971, 1, 1), max_value=date(2200, 1, 1)),
+    }
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(st.lists(rows, min_size=1, max_size=5, unique_by=lambda r: r["openrouter_id"]))
+def test_rows_round_trip_exactly_and_a_second_write_changes_nothing(catalog_db, generated):
+    reset_schema(catalog_db.url)
+    with catalog_db.migrated() as conn:
+        first = write_catalog(conn, generated)
+        stored = conn.execute(
+            f'SELECT {", ".join(SYNCED_COLUMNS)} FROM ai_models ORDER BY openrouter_id COLLATE "C"'  # noqa: S608
+        ).fetchall()
+        before = table_snapshot(conn)
+        second = write_catalog(conn, generated)
+        assert table_snapshot(conn) == before
+    assert first.inserted == len(generated)
+    assert (second.inserted, second.updated, second.deactivated, second.unchanged) == (0, 0, 0, len(generated))
+    expected = sorted(generated, key=lambda r: r["openrouter_id"].encode())
+    for row, back in zip(expected, stored, strict=True):
+        assert dict(zip(SYNCED_COLUMNS, back, strict=True)) == row
+
+
+def test_a_refused_row_undoes_the_whole_write(catalog_db, pg, handwritten_catalog):
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    with catalog_db.migrated() as conn:
+        write_catalog(conn, rows)
+        pg.execute("UPDATE ai_models SET is_curated = true WHERE openrouter_id = %s", (rows[1]["openrouter_id"],))
+        changed = [{**r, "name": r["name"] + " v2"} for r in rows]
+        changed[-1]["context_length"] = -1  # the table's CHECK refuses it
+        history = "SELECT * FROM ai_model_price_history ORDER BY id"
+        before = (table_snapshot(pg), pg.execute(history).fetchall())
+        with pytest.raises(psycopg.errors.CheckViolation, match="context_length"):
+            write_catalog(conn, changed)
+        assert (table_snapshot(pg), pg.execute(history).fetchall()) == before
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert write_catalog(conn, rows).total == len(rows)  # the connection is clean for the next write
+
+
+def test_a_failing_row_source_rolls_back(catalog_db, pg, handwritten_catalog):
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+
+    def rows_then_failure():
+        yield from rows[:10]
+        raise RuntimeError("the source broke mid-stream")
+
+    with catalog_db.migrated() as conn:
+        with pytest.raises(RuntimeError, match="mid-stream"):
+            write_catalog(conn, rows_then_failure())
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert pg.execute("SELECT count(*) FROM ai_models").fetchone()[0] == 0
+
+
+def test_duplicate_ids_fail_before_anything_is_written(catalog_db, pg, handwritten_catalog):
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    with catalog_db.migrated() as conn:
+        with pytest.raises(DuplicateIds, match="twice; nothing was written"):
+            write_catalog(conn, rows + [copy.deepcopy(rows[3])])
+    assert pg.execute("SELECT count(*) FROM ai_models").fetchone()[0] == 0
+
+
+def test_prices_are_stored_exactly(catalog_db, pg, handwritten_catalog):
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    with catalog_db.migrated() as conn:
+        write_catalog(conn, rows)
+    stored = dict(pg.execute("SELECT openrouter_id, input_cost_per_million FROM ai_models").fetchall())
+    assert stored == {r["openrouter_id"]: r["input_cost_per_million"] for r in rows}
+    assert any(isinstance(v, Decimal) and v != v.to_integral_value() for v in stored.values())
+
+
+def test_a_no_op_resync_neither_updates_nor_locks_a_row(catalog_db, pg, handwritten_catalog):
+    rows = classify_catalog(handwritten_catalog["data"]).rows
+    with catalog_db.migrated() as conn:
+        write_catalog(conn, rows)
+        versions = pg.execute("SELECT openrouter_id, xmin::text, xmax::text FROM ai_models ORDER BY 1").fetchall()
+        outcome = write_catalog(conn, rows)
+    assert (outcome.inserted, outcome.updated, outcome.unchanged) == (0, 0, len(rows))
+    # A locked row (SELECT ... FOR UPDATE or ON CONFLICT DO UPDATE) gets a new xmax; an updated one a new xmin.
+    assert pg.execute("SELECT openrouter_id, xmin::text, xmax::text FROM ai_models ORDER BY 1").fetchall() == versions
