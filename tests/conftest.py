@@ -14,11 +14,8 @@ import logging
 import os
 import threading
 import time
-from datetime import UTC, datetime
-
-# Before catalog_pipeline is imported: the fetch's step retries wait 30 s in production.
-os.environ.setdefault("CATALOG_FETCH_RETRY_DELAY_SECONDS", "0.05")
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 

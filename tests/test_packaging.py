@@ -58,10 +58,8 @@ def test_the_wheel_runs_a_sync_from_outside_the_checkout(tmp_path, pg_url, openr
         }
     )
     (tmp_path / "dagster_home").mkdir()
-    done = subprocess.run(
-        [python, "-m", "dagster", "job", "execute", "-m", "catalog_pipeline.definitions", "-j", "sync_openrouter_models"],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    command = ["-m", "dagster", "job", "execute", "-m", "catalog_pipeline.definitions", "-j", "sync_openrouter_models"]
+    done = subprocess.run([python, *command], cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT count(*) FROM ai_models").fetchone()[0] == 23
