@@ -8,13 +8,14 @@ Nothing here does I/O. The same rules serve all three schema eras of the API: le
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, TypedDict
+
+from catalog_pipeline.prices import PriceRow, price_model
 
 MODALITIES: tuple[str, ...] = ("text", "image", "video", "audio", "embedding", "multimodal")
 
@@ -48,10 +49,26 @@ class CatalogRow(TypedDict):
     instruct_type: str | None
     openrouter_created_at: datetime | None
     expiration_date: date | None
+    billing_unit: str | None
+    cache_read_cost_per_million: Decimal | None
+    cache_write_cost_per_million: Decimal | None
+    knowledge_cutoff: date | None
+    alias_target: str | None
+    reasoning: Any
+    is_moderated: bool | None
+    per_request_limits: Any
+
+
+class ClassifiedModel(CatalogRow):
+    """A row and the model's price components, the rows of ai_model_prices."""
+
+    prices: list[PriceRow]
 
 
 # The one definition of the columns a sync writes: the stage, the upsert and the comparison derive from it.
 SYNCED_COLUMNS: tuple[str, ...] = tuple(CatalogRow.__annotations__)
+# The columns of the classified_models DataFrame: the synced ones, then each model's price components.
+FRAME_COLUMNS: tuple[str, ...] = tuple(ClassifiedModel.__annotations__)
 
 PROVIDER_NAMES: dict[str, str] = {
     "openai": "OpenAI",
@@ -90,17 +107,10 @@ PROVIDER_NAMES: dict[str, str] = {
     "z-ai": "Z.ai",
 }
 
-# A price is an ASCII decimal number: Decimal() alone would also take "1_000", "١٢٣", "NaN" and "Infinity".
-_PRICE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-# Prices are USD per token (or per unit). A value whose decimal exponent lies beyond ±12 is not a price but
-# garbage ("1e300"), and is treated as unparseable: stored as NULL and counted.
-_MAX_ABS_EXPONENT = 12
 _INT4_MAX = 2**31 - 1
 _MAX_NAME_LENGTH = 50  # a longer "name" is a description in the wrong field: the id reads better
 # A btree index entry must fit in about 2.7 kB; an id near that cannot be stored under UNIQUE.
 MAX_ID_LENGTH = 512
-# Pricing keys that are not prices (OpenRouter has sent a "discount" factor).
-_NON_PRICE_KEYS = frozenset({"discount", "units"})
 _REASONING_ID_MARKERS = (":thinking", "-r1", "/o1", "/o3", "/o4", "reasoner", "qwq")
 
 
@@ -112,21 +122,23 @@ class ModelNotes(NamedTuple):
     """What classify_model noticed about one model besides its row."""
 
     unknown_outputs: tuple[str, ...] = ()  # output values no rule knows
-    problems: tuple[str, ...] = ()  # fields stored as NULL because their value was garbage
+    problems: tuple[str, ...] = ()  # fields stored as NULL, or prices set aside, because their value was garbage
     price_problems: int = 0  # how many of those problems are prices
+    unknown_price_keys: tuple[str, ...] = ()  # pricing keys stored with an unknown unit
 
 
 @dataclass
 class ClassifiedCatalog:
     """The outcome of classifying a whole catalog."""
 
-    rows: list[CatalogRow]
+    rows: list[ClassifiedModel]
     set_aside: list[dict[str, str]]
     modality_counts: dict[str, int]
     unknown_outputs: dict[str, int] = field(default_factory=dict)
     duplicate_ids: list[str] = field(default_factory=list)
     field_problems: list[dict[str, str]] = field(default_factory=list)
     price_problem_count: int = 0
+    unknown_price_keys: dict[str, int] = field(default_factory=dict)
 
 
 # --- small parsers -------------------------------------------------------------------------------
@@ -154,41 +166,6 @@ def clean_json(value: Any) -> Any:
     if value is None or isinstance(value, bool | int):
         return value
     return clean_text(str(value))
-
-
-def parse_price(value: Any) -> Decimal | None:
-    """A price (USD per token or per unit) as an exact Decimal, or None when it is missing or unparseable."""
-    if isinstance(value, str):
-        text = value.strip(" \t\n\r")  # ASCII white space only, as around any JSON number
-        if not _PRICE.fullmatch(text):
-            return None
-        price = Decimal(text)  # construction from a string is exact: no context rounding
-    elif isinstance(value, int) and not isinstance(value, bool):
-        price = Decimal(value)
-    elif isinstance(value, float) and math.isfinite(value):
-        price = Decimal(repr(value))
-    else:
-        return None
-    if price and abs(price.adjusted()) > _MAX_ABS_EXPONENT:
-        return None
-    return price
-
-
-def per_million(price: Decimal) -> Decimal:
-    """Exact price per million: the decimal exponent moved by six, no rounding whatever the digits."""
-    sign, digits, exponent = price.as_tuple()
-    exponent += 6
-    if exponent > 0:  # "1E+1" reads better as "10"
-        digits, exponent = digits + (0,) * exponent, 0
-    return Decimal((sign, digits, exponent))
-
-
-def price_sign(value: Any) -> int | None:
-    """-1, 0 or 1 for a parseable price, None otherwise."""
-    price = parse_price(value)
-    if price is None:
-        return None
-    return (price > 0) - (price < 0)
 
 
 def parse_positive_int(value: Any) -> tuple[int | None, bool]:
@@ -345,60 +322,24 @@ def capabilities(model_id: str, model: dict[str, Any], vision: bool, web_search_
     }
 
 
-def _unit_prices(units: Any) -> list[Any]:
-    """Every `price` inside pricing.units, tiers included."""
-    found: list[Any] = []
-    if isinstance(units, list):
-        for unit in units:
-            if isinstance(unit, dict):
-                if "price" in unit:
-                    found.append(unit["price"])
-                found += _unit_prices(unit.get("tiers"))
-    return found
+def _token_price(priced: Any, component: str) -> Decimal | None:
+    """A base token price per million, for a model billed per token at a fixed price; else None."""
+    if priced.billing_unit != "token" or priced.kind == "variable":
+        return None
+    for row in priced.rows:
+        if row["component"] == component and not row["condition"] and row["unit"] == "token":
+            return row["price_per_million"]
+    return None
 
 
-class Prices(NamedTuple):
-    input_per_million: Decimal | None
-    output_per_million: Decimal | None
-    kind: str | None
-    problems: tuple[str, ...]
-    web_search_paid: bool = False
-    stored: Any = None  # the pricing object as stored
+def _alias_target(value: Any) -> str | None:
+    """The slug a `~…-latest` alias points to: the API sends {"name", "slug"}."""
+    if isinstance(value, dict):
+        value = value.get("slug")
+    return clean_text(value) or None
 
 
-def classify_prices(pricing: Any) -> Prices:
-    """Token prices per million (exact), whether the model is paid, free or variable-priced, and what to store."""
-    if not isinstance(pricing, dict):
-        return Prices(None, None, None, ("pricing missing",))
-    prompt, completion = parse_price(pricing.get("prompt")), parse_price(pricing.get("completion"))
-    signs = [price_sign(v) for k, v in pricing.items() if k not in _NON_PRICE_KEYS]
-    signs += [price_sign(v) for v in _unit_prices(pricing.get("units"))]
-    problems = tuple(
-        f"{key} price missing or unparseable: {str(pricing.get(key))[:40]!r}"
-        for key, value in (("prompt", prompt), ("completion", completion))
-        if value is None
-    )
-    web_search_paid = price_sign(pricing.get("web_search")) == 1
-    stored = clean_json(pricing)
-    if -1 in signs:
-        return Prices(None, None, "variable", problems, web_search_paid, stored)
-    if 1 in signs:
-        kind: str | None = "paid"
-    elif None not in signs and len(pricing) > ("units" in pricing):
-        kind = "free"
-    else:
-        kind = None
-    return Prices(
-        None if prompt is None else per_million(prompt),
-        None if completion is None else per_million(completion),
-        kind,
-        problems,
-        web_search_paid,
-        stored,
-    )
-
-
-def classify_model(model: Any) -> tuple[CatalogRow, ModelNotes]:
+def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
     """(row, notes) for one model object; raises ModelRejected when it cannot be stored."""
     if not isinstance(model, dict):
         raise ModelRejected(f"model is a {type(model).__name__}, not an object")
@@ -407,8 +348,8 @@ def classify_model(model: Any) -> tuple[CatalogRow, ModelNotes]:
     architecture = model.get("architecture")
     architecture = architecture if isinstance(architecture, dict) else {}
     inputs, outputs = modality_sets(architecture)
-    prices = classify_prices(model.get("pricing"))
-    problems = prices.problems
+    priced = price_model(model.get("pricing"))
+    problems = priced.problems
 
     context_length, ok = parse_positive_int(model.get("context_length"))
     if not ok:
@@ -421,7 +362,10 @@ def classify_model(model: Any) -> tuple[CatalogRow, ModelNotes]:
         problems += ("top_provider.max_completion_tokens unparseable",)
     instruct_type = clean_text(architecture.get("instruct_type"))
 
-    row: CatalogRow = {
+    top_provider = top_provider if isinstance(top_provider, dict) else {}
+    web_search_paid = any(r["component"] == "web_search" and r["price"] > 0 for r in priced.rows)
+    reasoning, limits = model.get("reasoning"), model.get("per_request_limits")
+    row: ClassifiedModel = {
         "openrouter_id": model_id,
         "canonical_slug": clean_text(model.get("canonical_slug")) or None,
         "name": display_name(model_id, model),
@@ -433,19 +377,31 @@ def classify_model(model: Any) -> tuple[CatalogRow, ModelNotes]:
         "output_modalities": sorted(outputs),
         "context_length": context_length,
         "max_completion_tokens": max_completion,
-        "input_cost_per_million": None if prices.kind == "variable" else prices.input_per_million,
-        "output_cost_per_million": None if prices.kind == "variable" else prices.output_per_million,
-        "pricing_kind": prices.kind,
-        "pricing": prices.stored,
-        "capabilities": capabilities(model_id, model, "image" in inputs, prices.web_search_paid),
+        "input_cost_per_million": _token_price(priced, "prompt"),
+        "output_cost_per_million": _token_price(priced, "completion"),
+        "pricing_kind": priced.kind,
+        "pricing": clean_json(model.get("pricing")) if isinstance(model.get("pricing"), dict) else None,
+        "capabilities": capabilities(model_id, model, "image" in inputs, web_search_paid),
         "supported_parameters": text_list(model.get("supported_parameters")),
         "hugging_face_id": clean_text(model.get("hugging_face_id")) or None,
         "tokenizer": clean_text(architecture.get("tokenizer")),
         "instruct_type": None if instruct_type in (None, "", "none") else instruct_type,
         "openrouter_created_at": parse_unix_seconds(model.get("created")),
         "expiration_date": parse_date(model.get("expiration_date")),
+        "billing_unit": priced.billing_unit,
+        "cache_read_cost_per_million": _token_price(priced, "input_cache_read"),
+        "cache_write_cost_per_million": _token_price(priced, "input_cache_write"),
+        "knowledge_cutoff": parse_date(model.get("knowledge_cutoff")),
+        "alias_target": _alias_target(model.get("alias_target")),
+        "reasoning": clean_json(reasoning) if isinstance(reasoning, dict) else None,
+        "is_moderated": top_provider.get("is_moderated")
+        if isinstance(top_provider.get("is_moderated"), bool)
+        else None,
+        "per_request_limits": clean_json(limits) if isinstance(limits, dict) else None,
+        "prices": priced.rows,
     }
-    return row, ModelNotes(tuple(sorted(outputs - KNOWN_OUTPUTS)), problems, len(prices.problems))
+    notes = ModelNotes(tuple(sorted(outputs - KNOWN_OUTPUTS)), problems, len(priced.problems), priced.unknown_keys)
+    return row, notes
 
 
 def count_modalities(modalities: Iterable[str]) -> dict[str, int]:
@@ -456,13 +412,14 @@ def count_modalities(modalities: Iterable[str]) -> dict[str, int]:
 
 def classify_catalog(models: list[Any]) -> ClassifiedCatalog:
     """Classify every model; bad ones are set aside with a reason, and of a repeated id the first is kept."""
-    rows: list[CatalogRow] = []
+    rows: list[ClassifiedModel] = []
     set_aside: list[dict[str, str]] = []
     seen: set[str] = set()
     duplicates: list[str] = []
     unknown: Counter[str] = Counter()
     field_problems: list[dict[str, str]] = []
     price_problems = 0
+    unknown_keys: Counter[str] = Counter()
     for position, model in enumerate(models):
         try:
             row, notes = classify_model(model)
@@ -481,6 +438,7 @@ def classify_catalog(models: list[Any]) -> ClassifiedCatalog:
         rows.append(row)
         unknown.update(notes.unknown_outputs)
         price_problems += notes.price_problems
+        unknown_keys.update(notes.unknown_price_keys)
         field_problems.extend({"id": row["openrouter_id"], "problem": p} for p in notes.problems)
     return ClassifiedCatalog(
         rows=rows,
@@ -490,6 +448,7 @@ def classify_catalog(models: list[Any]) -> ClassifiedCatalog:
         duplicate_ids=duplicates,
         field_problems=field_problems,
         price_problem_count=price_problems,
+        unknown_price_keys=dict(unknown_keys),
     )
 
 

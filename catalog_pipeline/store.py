@@ -7,7 +7,7 @@ longer lists. `is_curated` is never written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,11 +17,15 @@ import psycopg
 from psycopg import sql
 
 from catalog_pipeline.classification import MODALITIES, SYNCED_COLUMNS
+from catalog_pipeline.prices import PriceRow
 from catalog_pipeline.resources.postgres import SYNC_LOCK_KEY
 
 REPORT_LIMIT = 25  # ids listed per section of the change report; totals are always exact
 LOCK_TIMEOUT = "15min"  # how long a sync waits for another to finish
 PRICE_COLUMNS = ("input_cost_per_million", "output_cost_per_million", "pricing_kind", "pricing")
+# The columns of ai_model_prices a sync writes: the model's id, then those of a price row.
+PRICE_ROW_COLUMNS = ("openrouter_id", *PriceRow.__annotations__)
+_PRICE_KEY = ("openrouter_id", "component", "condition")
 
 
 class CuratedFlagsChanged(RuntimeError):
@@ -49,11 +53,15 @@ class SyncOutcome:
     curated_after: frozenset[str]
     active_by_modality: dict[str, int]
     price_periods_opened: int
+    price_rows_opened: int = 0
+    price_rows_closed: int = 0
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     returned: list[str] = field(default_factory=list)
     repriced: list[dict[str, Any]] = field(default_factory=list)
     repriced_total: int = 0
+    moves: list[dict[str, Any]] = field(default_factory=list)  # token prices moved 10× or across zero, context shrunk
+    newly_expiring: list[tuple[str, Any]] = field(default_factory=list)  # (id, expiration date) new this sync
 
     @property
     def unchanged(self) -> int:
@@ -81,11 +89,6 @@ def _columns(columns: Iterable[str], prefix: str = "") -> sql.Composable:
 
 
 _SYNCED_NOT_ID = [c for c in SYNCED_COLUMNS if c != "openrouter_id"]
-_CREATE_STAGE = sql.SQL("CREATE TEMP TABLE ai_models_stage ON COMMIT DROP AS SELECT {} FROM ai_models WITH NO DATA")
-_STAGE_TYPES = """SELECT atttypid FROM pg_attribute
-                   WHERE attrelid = 'ai_models_stage'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"""
-_COPY_STAGE = sql.SQL("COPY ai_models_stage ({}) FROM STDIN (FORMAT BINARY)").format(_columns(SYNCED_COLUMNS))
-
 # What the write will change, read before it happens: new ids, returning ones, and re-priced active ones.
 _REPORT_CHANGES = sql.SQL(
     """WITH j AS MATERIALIZED (
@@ -147,6 +150,52 @@ _UPSERT = sql.SQL(
     assignments=sql.SQL(", ").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in _SYNCED_NOT_ID),
 )
 
+# Every price component of the staged models: a period whose component, condition or value is no longer listed
+# closes; a listed one without an open period opens.
+_CLOSE_PRICES = sql.SQL(
+    """UPDATE ai_model_prices p SET valid_to = %(ts)s
+        WHERE p.valid_to IS NULL
+          AND EXISTS (SELECT 1 FROM ai_models_stage s WHERE s.openrouter_id = p.openrouter_id)
+          AND NOT EXISTS (SELECT 1 FROM ai_model_prices_stage n WHERE ({key}) = ({stored_key})
+                             AND ({new}) IS NOT DISTINCT FROM ({old}))"""
+).format(
+    key=_columns(_PRICE_KEY, "n."),
+    stored_key=_columns(_PRICE_KEY, "p."),
+    new=_columns(PRICE_ROW_COLUMNS, "n."),
+    old=_columns(PRICE_ROW_COLUMNS, "p."),
+)
+_OPEN_PRICES = sql.SQL(
+    """INSERT INTO ai_model_prices ({cols}, valid_from, dagster_run_id)
+       SELECT {staged}, %(ts)s, %(run_id)s FROM ai_model_prices_stage n
+        WHERE NOT EXISTS (SELECT 1 FROM ai_model_prices p WHERE p.valid_to IS NULL AND ({key}) = ({stored_key}))"""
+).format(
+    cols=_columns(PRICE_ROW_COLUMNS),
+    staged=_columns(PRICE_ROW_COLUMNS, "n."),
+    key=_columns(_PRICE_KEY, "n."),
+    stored_key=_columns(_PRICE_KEY, "p."),
+)
+
+# Token prices that moved 10× or more either way or crossed zero, and context windows that shrank, among the
+# models that stay active: the moves LiteLLM's own sync holds back for a person.
+_MOVED = sql.SQL(
+    "(m.{c} > 0 AND s.{c} > 0 AND (s.{c} >= 10 * m.{c} OR m.{c} >= 10 * s.{c})) OR (m.{c} = 0) <> (s.{c} = 0)"
+)
+_MOVES = sql.SQL(
+    """SELECT s.openrouter_id, m.input_cost_per_million, s.input_cost_per_million, m.output_cost_per_million,
+              s.output_cost_per_million, m.context_length, s.context_length
+         FROM ai_models_stage s JOIN ai_models m ON m.openrouter_id = s.openrouter_id
+        WHERE m.is_active AND ({input} OR {output} OR s.context_length < m.context_length)
+        ORDER BY s.openrouter_id COLLATE "C\""""
+).format(
+    input=_MOVED.format(c=sql.Identifier("input_cost_per_million")),
+    output=_MOVED.format(c=sql.Identifier("output_cost_per_million")),
+)
+_NEWLY_EXPIRING = """
+    SELECT s.openrouter_id, s.expiration_date
+      FROM ai_models_stage s JOIN ai_models m ON m.openrouter_id = s.openrouter_id
+     WHERE m.expiration_date IS NULL AND s.expiration_date IS NOT NULL
+     ORDER BY s.openrouter_id COLLATE "C" """
+
 # Active rows the catalog no longer lists become inactive, and their open price periods close.
 _DEACTIVATE = """
     WITH gone AS (
@@ -156,7 +205,10 @@ _DEACTIVATE = """
          RETURNING m.openrouter_id COLLATE "C" AS openrouter_id),
     closed AS (
          UPDATE ai_model_price_history h SET valid_to = %(ts)s
-           FROM gone WHERE h.openrouter_id = gone.openrouter_id AND h.valid_to IS NULL)
+           FROM gone WHERE h.openrouter_id = gone.openrouter_id AND h.valid_to IS NULL),
+    closed_components AS (
+         UPDATE ai_model_prices p SET valid_to = %(ts)s
+           FROM gone WHERE p.openrouter_id = gone.openrouter_id AND p.valid_to IS NULL)
     SELECT (SELECT count(*) FROM gone), ARRAY(SELECT openrouter_id FROM gone ORDER BY 1 LIMIT %(limit)s)"""
 
 
@@ -190,22 +242,50 @@ def column_descriptions(conn: psycopg.Connection, table: str = "ai_models") -> l
     ).fetchall()
 
 
-def _stage(conn: psycopg.Connection, rows: Iterable[Mapping[str, Any]]) -> int:
-    """COPY the rows into a fresh stage with psycopg's binary COPY; the stage's key refuses a repeated id."""
-    conn.execute(_CREATE_STAGE.format(_columns(SYNCED_COLUMNS)))
-    types = [r[0] for r in conn.execute(_STAGE_TYPES)]
-    count = 0
-    with conn.cursor() as cur, cur.copy(_COPY_STAGE) as copy:
+def _copy_into_stage(
+    conn: psycopg.Connection, stage: str, table: str, columns: tuple[str, ...], rows: Iterable[Any]
+) -> None:
+    """A temporary copy of `table`'s `columns`, filled with psycopg's binary COPY (types read from the stage)."""
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+            sql.Identifier(stage), _columns(columns), sql.Identifier(table)
+        )
+    )
+    types = [
+        r[0]
+        for r in conn.execute(
+            "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum", (stage,)
+        )
+    ]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(sql.Identifier(stage), _columns(columns))
+    with conn.cursor() as cur, cur.copy(statement) as copy:
         copy.set_types(types)
         for row in rows:
-            copy.write_row([row[c] for c in SYNCED_COLUMNS])
-            count += 1
+            copy.write_row(row)
+
+
+def _stage(conn: psycopg.Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Stage the catalog's rows and their price components; the stage's key refuses a repeated id."""
+    prices: list[tuple[str, list[PriceRow]]] = []
+
+    def model_rows() -> Iterator[list[Any]]:
+        for row in rows:
+            prices.append((row["openrouter_id"], row["prices"]))
+            yield [row[c] for c in SYNCED_COLUMNS]
+
+    _copy_into_stage(conn, "ai_models_stage", "ai_models", SYNCED_COLUMNS, model_rows())
     try:
         with conn.transaction():
             conn.execute("ALTER TABLE ai_models_stage ADD PRIMARY KEY (openrouter_id)")
     except psycopg.errors.UniqueViolation:
         raise DuplicateIds("the catalog lists an id twice; nothing was written") from None
-    return count
+    price_rows = (
+        [model_id, *(price[c] for c in PRICE_ROW_COLUMNS[1:])]
+        for model_id, components in prices
+        for price in components
+    )
+    _copy_into_stage(conn, "ai_model_prices_stage", "ai_model_prices", PRICE_ROW_COLUMNS, price_rows)
+    return len(prices)
 
 
 def write_catalog(
@@ -235,8 +315,12 @@ def write_catalog(
         curated_before = curated_ids(conn)
         total = _stage(conn, rows)
         reactivated, repriced_total, added, returned, repriced = conn.execute(_REPORT_CHANGES, params).fetchone()
+        moves = conn.execute(_MOVES).fetchall()
+        newly_expiring = conn.execute(_NEWLY_EXPIRING).fetchall()
         conn.execute(_CLOSE_PERIODS, params)
         periods_opened = conn.execute(_OPEN_PERIODS, params).rowcount
+        prices_closed = conn.execute(_CLOSE_PRICES, params).rowcount
+        prices_opened = conn.execute(_OPEN_PRICES, params).rowcount
         inserted, updated = conn.execute(_UPSERT, params).fetchone()
         deactivated, removed = conn.execute(_DEACTIVATE, params).fetchone()
         curated_after = curated_ids(conn)
@@ -253,17 +337,26 @@ def write_catalog(
             curated_after=curated_after,
             active_by_modality=active_counts(conn),
             price_periods_opened=periods_opened,
+            price_rows_opened=prices_opened,
+            price_rows_closed=prices_closed,
             added=added,
             removed=removed,
             returned=returned,
             repriced=[_repriced(r) for r in repriced],
             repriced_total=repriced_total,
+            moves=[_move(m) for m in moves],
+            newly_expiring=newly_expiring,
         )
         if run_record is not None:
             record_sync_run(
                 conn, run_id=run_id, outcome="success", finished_at=ts, **outcome.run_counts(), **run_record
             )
     return outcome
+
+
+def _move(r: tuple) -> dict[str, Any]:
+    keys = ("id", "old_input", "new_input", "old_output", "new_output", "old_context", "new_context")
+    return dict(zip(keys, r, strict=True))
 
 
 def _repriced(r: list[str | None]) -> dict[str, Any]:

@@ -40,6 +40,7 @@ REAL_FIXTURES = {
     "2025-04-23": "2025-04-23_simonw_llm-openrouter.json",
     "2026-02-27": "2026-02-27_skissue_gptel-openrouter-models.json",
     "2026-06-24": "2026-06-24_kn0ws_openrouter-models_full-catalog.json",
+    "2026-08-22": "2026-08-22_genai-prices_openrouter_models.json",
 }
 
 

@@ -15,17 +15,14 @@ from catalog_pipeline.classification import (
     classify_catalog,
     classify_modality,
     classify_model,
-    classify_prices,
     clean_json,
     clean_text,
     display_name,
     modality_sets,
-    parse_price,
     parse_unix_seconds,
-    per_million,
-    price_sign,
     provider_display_name,
 )
+from catalog_pipeline.prices import parse_price, per_million, price_model, sign
 
 # --- text ----------------------------------------------------------------------------------------
 
@@ -93,10 +90,18 @@ def test_unparseable_prices_are_none(raw):
         ({"prompt": "0", "completion": "0", "image": "0", "request": "0"}, "free", Decimal(0), Decimal(0), 0),
         ({"prompt": "-1", "completion": "-1"}, "variable", None, None, 0),
         ({"prompt": "0", "completion": "0", "image": "-1"}, "variable", None, None, 0),
-        # 0/0 token prices but $0.04 per image: paid.
-        ({"prompt": "0", "completion": "0", "units": [{"price": 0.04, "unit": "/image"}]}, "paid", 0, 0, 0),
+        # 0/0 token prices but $0.04 per image: paid, and not billed per token.
+        ({"prompt": "0", "completion": "0", "units": [{"price": 0.04, "unit": "/image"}]}, "paid", None, None, 0),
         # A tier price counts too.
-        ({"prompt": "0", "completion": "0", "units": [{"price": 0, "tiers": [{"price": 0.2}]}]}, "paid", 0, 0, 0),
+        ({"prompt": "0", "completion": "0", "units": [{"price": 0, "tiers": [{"price": 0.2}]}]}, "paid", None, None, 0),
+        # Token prices and a per-request fee: billed per token.
+        (
+            {"prompt": "0.000001", "completion": "0.000001", "units": [{"price": 0.005, "unit": "/request"}]},
+            "paid",
+            1,
+            1,
+            0,
+        ),
         ({"prompt": "0", "completion": "0", "units": [{"price": 0}]}, "free", 0, 0, 0),
         ({"prompt": "abc", "completion": "0.000001"}, "paid", None, Decimal(1), 1),
         ({"prompt": "", "completion": None}, None, None, None, 2),
@@ -105,9 +110,13 @@ def test_unparseable_prices_are_none(raw):
     ],
 )
 def test_pricing_kind_and_costs(pricing, kind, input_pm, output_pm, problems):
-    prices = classify_prices(pricing)
-    assert (prices.kind, prices.input_per_million, prices.output_per_million) == (kind, input_pm, output_pm)
-    assert len(prices.problems) == problems
+    row, notes = classify_model({"id": "a/b", "pricing": pricing})
+    assert (row["pricing_kind"], row["input_cost_per_million"], row["output_cost_per_million"]) == (
+        kind,
+        input_pm,
+        output_pm,
+    )
+    assert notes.price_problems == problems
 
 
 # --- modality ------------------------------------------------------------------------------------
@@ -290,9 +299,10 @@ REAL_CASES = [
     ("2025-04-23", "openai/gpt-4o", "multimodal", "OpenAI", Decimal("2.5"), Decimal("10"), "paid"),
     ("2026-02-27", "openrouter/auto", "image", "OpenRouter", None, None, "variable"),
     ("2026-06-24", "openai/gpt-4o", "multimodal", "OpenAI", Decimal("2.5"), Decimal("10"), "paid"),
-    ("2026-06-24", "sourceful/riverflow-v2.5-pro", "image", "Sourceful", Decimal(0), Decimal(0), "paid"),
-    ("2026-06-24", "alibaba/happyhorse-1.1", "video", "Alibaba", Decimal(0), Decimal(0), "paid"),
-    ("2026-06-24", "openai/whisper-1", "multimodal", "OpenAI", None, None, None),
+    # Billed per image, per second of video and per minute of audio: no token prices, and paid.
+    ("2026-06-24", "sourceful/riverflow-v2.5-pro", "image", "Sourceful", None, None, "paid"),
+    ("2026-06-24", "alibaba/happyhorse-1.1", "video", "Alibaba", None, None, "paid"),
+    ("2026-06-24", "openai/whisper-1", "multimodal", "OpenAI", None, None, "paid"),
 ]
 
 
@@ -420,34 +430,42 @@ def _unit_price_values(value):
     if isinstance(value, list):
         for unit in value:
             if isinstance(unit, dict):
-                if "price" in unit:
-                    yield unit["price"]
-                yield from _unit_price_values(unit.get("tiers"))
+                yield unit.get("price")
+                for tier in unit.get("tiers") if isinstance(unit.get("tiers"), list) else []:
+                    yield tier.get("price") if isinstance(tier, dict) else None
+            else:
+                yield None
 
 
 @settings(max_examples=500, deadline=None)
 @given(pricings)
-def test_pricing_pass_matches_the_rules_value_by_value(pricing):
-    """classify_prices agrees with the rules applied to each value on its own."""
-    signs = [price_sign(v) for k, v in pricing.items() if k not in ("discount", "units")]
-    signs += [price_sign(v) for v in _unit_price_values(pricing.get("units"))]
+def test_price_model_follows_the_rules_value_by_value(pricing):
+    """price_model agrees with the rules applied to each value on its own, and stores each price exactly."""
+    base = [v for k, v in pricing.items() if k not in ("discount", "units", "overrides")]
+    signs = [sign(parse_price(v)) for v in base]
+    units = pricing.get("units")
+    signs += [sign(parse_price(v)) for v in _unit_price_values(units)] + (
+        [None] if units is not None and not isinstance(units, list) else []
+    )
     if -1 in signs:
         kind = "variable"
     elif 1 in signs:
         kind = "paid"
-    elif None not in signs and len(pricing) > ("units" in pricing):
+    elif signs and None not in signs:
         kind = "free"
     else:
         kind = None
-    prices = classify_prices(pricing)
-    assert prices.kind == kind
-    assert prices.stored == clean_json(pricing)
-    assert prices.web_search_paid == (price_sign(pricing.get("web_search")) == 1)
-    if kind != "variable":
-        for key, value in (("prompt", prices.input_per_million), ("completion", prices.output_per_million)):
-            exact = parse_price(pricing.get(key))
-            assert value == (None if exact is None else per_million(exact))
-            assert str(value) == str(None if exact is None else per_million(exact))
+    priced = price_model(pricing)
+    assert priced.kind == kind
+    row, _ = classify_model({"id": "a/b", "pricing": pricing})
+    assert row["pricing"] == clean_json(pricing)
+    assert row["capabilities"]["web_search"] == (sign(parse_price(pricing.get("web_search"))) == 1)
+    for price in priced.rows:
+        if price["condition"] == "" and price["component"] in pricing:
+            assert price["price"] == parse_price(pricing[price["component"]])
+            if price["unit"] == "token":
+                assert str(price["price_per_million"]) == str(per_million(price["price"]))
+    assert len({(r["component"], r["condition"]) for r in priced.rows}) == len(priced.rows)
 
 
 @pytest.mark.parametrize("raw", ["1_000", "\u0661\u0662\u0663", "0x10", "1e", ".", "+-1", "1.2.3", "\u2003 1"])
@@ -476,6 +494,6 @@ def test_frame_rows_give_back_the_classified_rows(handwritten_catalog):
             assert value is None or (isinstance(value, plain) and type(value).__module__ != "numpy"), value
 
 
-def test_rows_have_exactly_the_synced_columns(handwritten_catalog):
+def test_rows_have_exactly_the_synced_columns_then_their_prices(handwritten_catalog):
     for row in classify_catalog(handwritten_catalog["data"]).rows:
-        assert tuple(row) == SYNCED_COLUMNS
+        assert tuple(row) == (*SYNCED_COLUMNS, "prices")

@@ -23,7 +23,14 @@ def test_job_selects_the_three_assets_and_their_checks_in_process():
     job = defs.resolve_job_def("sync_openrouter_models")
     assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == ASSETS
     checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
-    assert checks == {"modality_counts", "curated_rows_survive", "catalog_not_truncated", "prices_sane"}
+    assert checks == {
+        "modality_counts",
+        "curated_rows_survive",
+        "catalog_not_truncated",
+        "prices_sane",
+        "price_moves",
+        "curated_models_expiring",
+    }
     assert job.executor_def.name == "in_process"
 
 

@@ -43,7 +43,7 @@ def test_model_level_faults(catalog_db, pg, openrouter, handwritten_catalog):
     assert "longer than 512 characters (5006)" in classified["set_aside"]
     assert "no provider part" in classified["set_aside"]
     # "abc", "", null and "1e300" are unparseable; the model stays, with that price NULL.
-    assert classified["unparseable_prices"] == 4
+    assert classified["price_problems"] == 4
     assert {"id": "fault/context-na", "problem": "context_length unparseable: 'n/a'"} in classified["field_problems"]
 
     def row(model_id, *cols):
@@ -78,4 +78,5 @@ def test_model_level_faults(catalog_db, pg, openrouter, handwritten_catalog):
     prices = checks["prices_sane"]
     assert not prices.passed
     assert prices.severity.value == "WARN"
-    assert prices.metadata["above_10000_per_million"].value == ["fault/price-huge"]
+    assert [o["id"] for o in prices.metadata["offending"].value] == ["fault/price-huge"]
+    assert "fault/price-huge" in prices.metadata["failures"].value

@@ -13,11 +13,14 @@ pytestmark = pytest.mark.real_data
 # 2026-02-27: outputs text 335 / image+text 6 / audio+text 3; of the text outputs, 126 take image, audio or video.
 # 2026-06-24: image 25 + image+text 8; video 16; speech 9 + audio+text 4; embeddings 26 + rerank 4; of the
 #             text outputs 156 take image/audio/video, plus 10 audio->transcription models.
+# 2026-08-22: claude-opus-5 and ~gemini-pro-latest take images (multimodal); gemini-3-pro-image and the router
+#             openrouter/auto-beta output images; gpt-audio outputs audio; sonar-deep-research is text.
 EXPECTED = {
     "2024-11-10": {"text": 161, "multimodal": 33},
     "2025-04-23": {"text": 217, "multimodal": 85},
     "2026-02-27": {"text": 209, "multimodal": 126, "image": 6, "audio": 3},
     "2026-06-24": {"text": 166, "multimodal": 166, "image": 33, "video": 16, "audio": 13, "embedding": 30},
+    "2026-08-22": {"text": 1, "multimodal": 2, "image": 2, "audio": 1},
 }
 
 
@@ -34,6 +37,8 @@ def test_full_sync_of_each_real_catalog(date, real_catalog, catalog_db, pg, open
     assert sum(EXPECTED[date].values()) == len(unique_ids)
     checks = check_results(result)
     assert checks["modality_counts"].passed and checks["curated_rows_survive"].passed
+    # Every price judged in its own unit: no real catalog warns.
+    assert checks["prices_sane"].passed, checks["prices_sane"].metadata["failures"].value
 
 
 def test_named_real_models_have_exact_values(real_catalog, catalog_db, pg, openrouter):
@@ -45,12 +50,13 @@ def test_named_real_models_have_exact_values(real_catalog, catalog_db, pg, openr
     ).fetchone()
     assert gpt4o == (Decimal("2.5"), Decimal("10"), "paid", "multimodal", "OpenAI", "true", "true")
 
-    # An image model priced only per image (0/0 token prices, $0.13 per 1024px image) is paid, not free.
+    # An image model priced only per image (0/0 token prices, $0.13 per 1024px image) is paid, not free, and has
+    # no token prices.
     riverflow = pg.execute(
-        "SELECT pricing_kind, input_cost_per_million, output_cost_per_million, modality, "
+        "SELECT pricing_kind, billing_unit, input_cost_per_million, output_cost_per_million, modality, "
         "pricing->'units'->0->>'unit' FROM ai_models WHERE openrouter_id = 'sourceful/riverflow-v2.5-pro'"
     ).fetchone()
-    assert riverflow == ("paid", Decimal("0"), Decimal("0"), "image", "/image")
+    assert riverflow == ("paid", "image", None, None, "image", "/image")
 
     # Video models report context_length 0: stored as NULL.
     veo = pg.execute("SELECT context_length, modality FROM ai_models WHERE openrouter_id = 'google/veo-3.1'").fetchone()

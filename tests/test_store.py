@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from conftest import reset_schema, table_snapshot
+from conftest import table_snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog_pipeline.classification import SYNCED_COLUMNS, classify_catalog, clean_json, clean_text
-from catalog_pipeline.store import DuplicateIds, write_catalog
+from catalog_pipeline.store import PRICE_ROW_COLUMNS, DuplicateIds, write_catalog
 
 texts = st.text(max_size=40).map(clean_text)
 rows = st.fixed_dictionaries(
@@ -47,6 +47,32 @@ rows = st.fixed_dictionaries(
         "openrouter_created_at": st.none()
         | st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
         "expiration_date": st.none() | st.dates(min_value=date(1971, 1, 1), max_value=date(2200, 1, 1)),
+        "billing_unit": st.sampled_from([None, "token", "minute", "million characters"]),
+        "cache_read_cost_per_million": st.none() | st.decimals(allow_nan=False, allow_infinity=False, places=12),
+        "cache_write_cost_per_million": st.none() | st.just(Decimal("3.75E-7")),
+        "knowledge_cutoff": st.none() | st.dates(min_value=date(1971, 1, 1), max_value=date(2200, 1, 1)),
+        "alias_target": st.none() | texts,
+        "reasoning": st.none() | st.dictionaries(texts, st.none() | st.booleans() | texts, max_size=3),
+        "is_moderated": st.none() | st.booleans(),
+        "per_request_limits": st.none() | st.dictionaries(texts, texts, max_size=2),
+        "prices": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "component": texts,
+                    "unit": st.none() | st.sampled_from(["token", "image", "million characters"]),
+                    "condition": texts,
+                    "tier": st.none() | texts,
+                    "override_position": st.none() | st.integers(1, 5),
+                    "min_prompt_tokens": st.none() | st.decimals(min_value=0, max_value=10**7, places=1),
+                    "utc_start": st.none() | st.integers(0, 2359),
+                    "utc_end": st.none() | st.integers(0, 2359),
+                    "price": st.decimals(allow_nan=False, allow_infinity=False, places=40),
+                    "price_per_million": st.none() | st.decimals(allow_nan=False, allow_infinity=False, places=34),
+                }
+            ),
+            max_size=3,
+            unique_by=lambda p: (p["component"], p["condition"]),
+        ),
     }
 )
 
@@ -56,20 +82,27 @@ rows = st.fixed_dictionaries(
 )
 @given(st.lists(rows, min_size=1, max_size=5, unique_by=lambda r: r["openrouter_id"]))
 def test_rows_round_trip_exactly_and_a_second_write_changes_nothing(catalog_db, generated):
-    reset_schema(catalog_db.url)
     with catalog_db.migrated() as conn:
+        conn.execute("TRUNCATE ai_models, ai_model_prices, ai_model_price_history")
         first = write_catalog(conn, generated)
         stored = conn.execute(
             f'SELECT {", ".join(SYNCED_COLUMNS)} FROM ai_models ORDER BY openrouter_id COLLATE "C"'  # noqa: S608
         ).fetchall()
-        before = table_snapshot(conn)
+        prices = conn.execute(
+            f"SELECT openrouter_id, {', '.join(PRICE_ROW_COLUMNS[1:])} FROM ai_model_prices"  # noqa: S608
+        ).fetchall()
+        before = table_snapshot(conn), conn.execute("SELECT * FROM ai_model_prices ORDER BY id").fetchall()
         second = write_catalog(conn, generated)
-        assert table_snapshot(conn) == before
+        assert (table_snapshot(conn), conn.execute("SELECT * FROM ai_model_prices ORDER BY id").fetchall()) == before
     assert first.inserted == len(generated)
     assert (second.inserted, second.updated, second.deactivated, second.unchanged) == (0, 0, 0, len(generated))
     expected = sorted(generated, key=lambda r: r["openrouter_id"].encode())
     for row, back in zip(expected, stored, strict=True):
-        assert dict(zip(SYNCED_COLUMNS, back, strict=True)) == row
+        assert dict(zip(SYNCED_COLUMNS, back, strict=True)) == {c: row[c] for c in SYNCED_COLUMNS}
+    stored_prices = sorted(prices, key=repr)
+    sent = [(r["openrouter_id"], *(p[c] for c in PRICE_ROW_COLUMNS[1:])) for r in generated for p in r["prices"]]
+    sent.sort(key=repr)
+    assert stored_prices == sent
 
 
 def test_a_refused_row_undoes_the_whole_write(catalog_db, pg, handwritten_catalog):

@@ -110,10 +110,10 @@ def test_stored_values_are_exact(catalog_db, pg, openrouter, handwritten_catalog
     assert router == ("variable", None, None, "-1")
 
     flux = pg.execute(
-        "SELECT pricing_kind, input_cost_per_million, pricing->'units'->0->>'price' "
+        "SELECT pricing_kind, billing_unit, input_cost_per_million, pricing->'units'->0->>'price' "
         "FROM ai_models WHERE openrouter_id = 'black-forest-labs/flux-pro'"
     ).fetchone()
-    assert flux == ("paid", Decimal("0"), "0.04")
+    assert flux == ("paid", "image", None, "0.04")
 
     legacy = pg.execute(
         "SELECT context_length, instruct_type, provider, capabilities->'tool_calling' "

@@ -22,13 +22,15 @@ from pydantic import Field
 
 from catalog_pipeline.assets.checks import (
     AI_MODELS_CHECKS,
+    curated_expiring_result,
     curated_survival_result,
     markdown_table,
     modality_counts_result,
+    price_moves_result,
     prices_sane_result,
 )
 from catalog_pipeline.change_report import change_report_markdown
-from catalog_pipeline.classification import MODALITIES, SYNCED_COLUMNS, classify_catalog, count_modalities
+from catalog_pipeline.classification import FRAME_COLUMNS, MODALITIES, classify_catalog, count_modalities
 from catalog_pipeline.raw_archive import archive_catalog, load_archive
 from catalog_pipeline.resources.openrouter import OpenRouterClient, OpenRouterError
 from catalog_pipeline.resources.postgres import CatalogDatabase, CatalogDatabaseError, scrub
@@ -85,16 +87,16 @@ def raw_openrouter_models(
 
 
 def to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Rows as the classified_models DataFrame: one column per synced column, nullable integers."""
-    frame = pd.DataFrame.from_records(rows, columns=list(SYNCED_COLUMNS))
+    """Rows as the classified_models DataFrame: one column per synced column and the price components."""
+    frame = pd.DataFrame.from_records(rows, columns=list(FRAME_COLUMNS))
     return frame.astype({"context_length": "Int64", "max_completion_tokens": "Int64"})
 
 
 def frame_rows(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
     """The DataFrame's rows as plain Python values (pandas' NA markers become None), a column at a time."""
-    columns = [frame[column].to_numpy(dtype=object, na_value=None).tolist() for column in SYNCED_COLUMNS]
+    columns = [frame[column].to_numpy(dtype=object, na_value=None).tolist() for column in FRAME_COLUMNS]
     for values in zip(*columns, strict=True):
-        yield dict(zip(SYNCED_COLUMNS, values, strict=True))
+        yield dict(zip(FRAME_COLUMNS, values, strict=True))
 
 
 @asset(group_name=GROUP, owners=OWNERS, kinds={"pandas"})
@@ -119,7 +121,8 @@ def classified_models(context: AssetExecutionContext, raw_openrouter_models: dic
             ),
             "unknown_output_modalities": MetadataValue.json(result.unknown_outputs),
             "duplicate_ids_dropped": len(result.duplicate_ids),
-            "unparseable_prices": result.price_problem_count,
+            "price_problems": result.price_problem_count,
+            "unknown_price_keys": MetadataValue.json(result.unknown_price_keys),
             "field_problems": MetadataValue.json(result.field_problems[:SHOWN]),
         },
     )
@@ -170,10 +173,13 @@ def ai_models_table(
             f"{outcome.unchanged} unchanged, {outcome.deactivated} deactivated"
         )
         prices = prices_sane_result(conn)
+        expiring = curated_expiring_result(conn)
         columns = column_descriptions(conn)
     yield modality_counts_result(outcome, count_modalities(classified_models["modality"]), len(classified_models))
     yield curated_survival_result(outcome.curated_before, outcome.curated_after)
     yield prices
+    yield price_moves_result(outcome.moves)
+    yield expiring
     yield MaterializeResult(metadata=_write_metadata(outcome, fetched, columns))
 
 
@@ -194,6 +200,8 @@ def _write_metadata(outcome: SyncOutcome, fetched: int, columns: list[tuple[str,
         "repriced": outcome.repriced_total,
         "curated_count": len(outcome.curated_after),
         "price_periods_opened": outcome.price_periods_opened,
+        "price_components_opened": outcome.price_rows_opened,
+        "price_components_closed": outcome.price_rows_closed,
         "change_report": MetadataValue.md(change_report_markdown(outcome)),
     }
 

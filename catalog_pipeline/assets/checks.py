@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import psycopg
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Config, MetadataValue, asset_check
+from psycopg.types.json import Jsonb
 from pydantic import Field
 
 from catalog_pipeline.classification import MODALITIES, count_modalities
@@ -12,7 +13,22 @@ from catalog_pipeline.resources.postgres import CatalogDatabase
 from catalog_pipeline.store import SyncOutcome, active_counts, vanishing_active_ids
 
 SHOWN = 25
+EXPIRY_WARNING_DAYS = 14
+# Sane upper bounds, in USD: per million tokens for token prices, per unit for the others. A price above its
+# bound is far more likely a unit mix-up than a real price.
 MAX_SANE_PRICE_PER_MILLION = 10_000
+MAX_SANE_UNIT_PRICE = {
+    "image": 10,
+    "megapixel": 10,
+    "second": 10,
+    "minute": 10,
+    "hour": 100,
+    "million characters": 1_000,
+    "search": 10,
+    "request": 10,
+    "song": 10,
+}
+MAX_SANE_OTHER_UNIT_PRICE = 100
 
 AI_MODELS_CHECKS = [
     AssetCheckSpec(
@@ -23,7 +39,17 @@ AI_MODELS_CHECKS = [
     AssetCheckSpec(
         "prices_sane",
         asset="ai_models_table",
-        description="No negative cost, none above $10,000 per million tokens, no cost on a variable-priced row.",
+        description="No negative price; token prices under $10,000 per million, unit prices under their unit's bound.",
+    ),
+    AssetCheckSpec(
+        "price_moves",
+        asset="ai_models_table",
+        description="Names models whose token price moved 10× or more, crossed zero, or whose context shrank.",
+    ),
+    AssetCheckSpec(
+        "curated_models_expiring",
+        asset="ai_models_table",
+        description=f"Names curated, active models that expire within {EXPIRY_WARNING_DAYS} days or have expired.",
     ),
     AssetCheckSpec(
         "curated_rows_survive",
@@ -96,38 +122,94 @@ def curated_survival_result(before: frozenset[str], after: frozenset[str]) -> As
 
 
 def prices_sane_result(conn: psycopg.Connection) -> AssetCheckResult:
-    """WARN when an active row has a negative cost, more than $10,000 per million, or costs while variable."""
+    """WARN on an active model's price in force that is negative or above its unit's bound, or on a variable-priced
+    model with a token cost. Variable-priced routers' "-1" and prices of units nobody knows yet are not judged."""
     rows = conn.execute(
-        """SELECT openrouter_id, input_cost_per_million, output_cost_per_million, pricing_kind
+        """SELECT p.openrouter_id, p.component, p.condition, p.unit, p.price, p.price_per_million,
+                  CASE WHEN p.price < 0 THEN 'negative price'
+                       WHEN p.unit = 'token' THEN 'above $' || %(token_cap)s || ' per million tokens'
+                       ELSE 'above $' || coalesce(%(caps)s::jsonb ->> p.unit, %(other_cap)s::text) || ' per ' || p.unit
+                  END AS why
+             FROM ai_model_prices p JOIN ai_models m ON m.openrouter_id = p.openrouter_id
+            WHERE p.valid_to IS NULL AND m.is_active AND m.pricing_kind IS DISTINCT FROM 'variable'
+              AND p.unit IS NOT NULL
+              AND (p.price < 0
+                   OR (p.unit = 'token' AND p.price_per_million > %(token_cap)s)
+                   OR (p.unit <> 'token' AND p.price > coalesce((%(caps)s::jsonb ->> p.unit)::numeric, %(other_cap)s)))
+           UNION ALL
+           SELECT openrouter_id, 'prompt, completion', '', 'token', NULL, NULL, 'token cost on a variable-priced model'
              FROM ai_models
-            WHERE is_active
-              AND (least(input_cost_per_million, output_cost_per_million) < 0
-                   OR greatest(input_cost_per_million, output_cost_per_million) > %(cap)s
-                   OR (pricing_kind = 'variable'
-                       AND (input_cost_per_million IS NOT NULL OR output_cost_per_million IS NOT NULL)))
-            ORDER BY openrouter_id""",
-        {"cap": MAX_SANE_PRICE_PER_MILLION},
+            WHERE is_active AND pricing_kind = 'variable'
+              AND (input_cost_per_million IS NOT NULL OR output_cost_per_million IS NOT NULL)
+            ORDER BY 1, 2, 3""",
+        {
+            "token_cap": MAX_SANE_PRICE_PER_MILLION,
+            "caps": Jsonb(MAX_SANE_UNIT_PRICE),
+            "other_cap": MAX_SANE_OTHER_UNIT_PRICE,
+        },
     ).fetchall()
-    found: dict[str, list[str]] = {"negative_cost": [], "above_10000_per_million": [], "variable_with_cost": []}
-    table = []
-    for model_id, prompt, completion, kind in rows:
-        prices = [p for p in (prompt, completion) if p is not None]
-        if kind == "variable":
-            why = "variable_with_cost"
-        elif min(prices) < 0:
-            why = "negative_cost"
-        else:
-            why = "above_10000_per_million"
-        found[why].append(model_id)
-        table.append((model_id, f"in {prompt} / out {completion}", why))
+    table = [
+        (
+            model_id,
+            f"{component} {condition}".strip(),
+            f"{per_million or price} per {'M tokens' if per_million else unit}",
+            why,
+        )
+        for model_id, component, condition, unit, price, per_million, why in rows
+    ]
     return AssetCheckResult(
         check_name="prices_sane",
         passed=not rows,
         severity=AssetCheckSeverity.WARN,
         metadata={
-            **{why: MetadataValue.json(ids[:SHOWN]) for why, ids in found.items()},
             "offending_total": len(rows),
-            "failures": MetadataValue.md(markdown_table(["id", "$/M tokens", "why"], table)),
+            "offending": MetadataValue.json([{"id": r[0], "component": r[1], "why": r[3]} for r in table[:SHOWN]]),
+            "failures": MetadataValue.md(markdown_table(["id", "component", "value", "why"], table)),
+        },
+    )
+
+
+def price_moves_result(moves: Sequence[Mapping[str, object]]) -> AssetCheckResult:
+    """WARN naming every model whose token price moved 10× or more or crossed zero, or whose context shrank."""
+    table = []
+    for move in moves:
+        for what, old, new in (
+            ("input $/M", move["old_input"], move["new_input"]),
+            ("output $/M", move["old_output"], move["new_output"]),
+            ("context", move["old_context"], move["new_context"]),
+        ):
+            if old != new and old is not None and new is not None:
+                table.append((move["id"], what, f"{old} → {new}"))
+    return AssetCheckResult(
+        check_name="price_moves",
+        passed=not moves,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "moved_total": len(moves),
+            "moved": MetadataValue.json([str(m["id"]) for m in moves[:SHOWN]]),
+            "failures": MetadataValue.md(markdown_table(["id", "what", "old → new"], table)),
+        },
+    )
+
+
+def curated_expiring_result(conn: psycopg.Connection) -> AssetCheckResult:
+    """WARN naming curated, active models whose expiration date is past or within EXPIRY_WARNING_DAYS."""
+    rows = conn.execute(
+        """SELECT openrouter_id, expiration_date,
+                  CASE WHEN expiration_date < current_date THEN 'expired' ELSE 'expires soon' END
+             FROM ai_models
+            WHERE is_curated AND is_active AND expiration_date <= current_date + %s
+            ORDER BY expiration_date, openrouter_id""",
+        (EXPIRY_WARNING_DAYS,),
+    ).fetchall()
+    return AssetCheckResult(
+        check_name="curated_models_expiring",
+        passed=not rows,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "expiring_total": len(rows),
+            "expiring": MetadataValue.json([{"id": r[0], "expiration_date": r[1].isoformat()} for r in rows[:SHOWN]]),
+            "failures": MetadataValue.md(markdown_table(["id", "expiration date", "why"], rows)),
         },
     )
 

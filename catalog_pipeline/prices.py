@@ -1,0 +1,316 @@
+"""Price rules: pure functions from one OpenRouter `pricing` object to its price components, each in its own unit.
+
+A component is one price the API sends: a top-level key (`prompt`, `input_cache_read`, `web_search`, …), an
+entry of `units` by its label (with one more row per resolution or size tier), or a key of a conditional entry
+in `overrides` (a prompt-length tier or a UTC time window; later entries win). Prices are exact Decimals as
+sent; token prices also carry their price per million tokens.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal
+from typing import Any, NamedTuple, TypedDict
+
+# Top-level and override keys by unit, as the API documents them (PublicPricing, PricingOverride).
+TOKEN_KEYS = frozenset(
+    {
+        "prompt",
+        "completion",
+        "input_cache_read",
+        "input_cache_write",
+        "input_cache_write_1h",
+        "internal_reasoning",
+        "audio",
+        "audio_output",
+        "input_audio_cache",
+        "image_token",
+    }
+)
+UNIT_KEYS = {"image": "image", "image_output": "image", "request": "request", "web_search": "search"}
+NON_PRICE_KEYS = frozenset({"discount", "units", "overrides"})
+OVERRIDE_CONDITIONS = frozenset({"min_prompt_tokens", "utc_start", "utc_end"})
+
+# A price is an ASCII decimal number: Decimal() alone would also take "1_000", "١٢٣", "NaN" and "Infinity".
+_PRICE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+# Prices are USD per token or per unit. A value whose decimal exponent lies beyond ±12 is not a price but
+# garbage ("1e300"), and is treated as unparseable.
+_MAX_ABS_EXPONENT = 12
+_SCALES = {"k": 3, "m": 6}  # "/K characters", "/M tokens": the API's price is per single unit
+
+
+class PriceRow(TypedDict):
+    """One row of ai_model_prices, without its model id and dates."""
+
+    component: str
+    unit: str | None  # None: a key this code does not know yet
+    condition: str  # "" for the base price; else the tier or the override's conditions, in words
+    tier: str | None
+    override_position: int | None  # 1, 2, … in the API's order: a later applicable override wins
+    min_prompt_tokens: Decimal | None  # the override applies when the prompt is strictly larger
+    utc_start: int | None  # HHMM; the override applies in [utc_start, utc_end), wrapping past midnight
+    utc_end: int | None
+    price: Decimal  # USD per unit, exactly as sent
+    price_per_million: Decimal | None  # USD per million tokens, for token units
+
+
+class PricedModel(NamedTuple):
+    """What a model's pricing object says, all of it."""
+
+    rows: list[PriceRow]
+    billing_unit: str | None  # 'token', or the unit of the main price of a model not billed per token
+    kind: str | None  # paid, free or variable
+    prompt: Decimal | None  # per token, the base prices (None when missing or unparseable)
+    completion: Decimal | None
+    problems: tuple[str, ...]  # what was set aside, in words
+    unknown_keys: tuple[str, ...]  # keys stored with an unknown unit
+
+
+def parse_price(value: Any) -> Decimal | None:
+    """A price (USD per token or per unit) as an exact Decimal, or None when it is missing or unparseable."""
+    if isinstance(value, str):
+        text = value.strip(" \t\n\r")  # ASCII white space only, as around any JSON number
+        if not _PRICE.fullmatch(text):
+            return None
+        price = Decimal(text)  # construction from a string is exact: no context rounding
+    elif isinstance(value, int) and not isinstance(value, bool):
+        price = Decimal(value)
+    elif isinstance(value, float) and math.isfinite(value):
+        price = Decimal(repr(value))
+    else:
+        return None
+    if price and abs(price.adjusted()) > _MAX_ABS_EXPONENT:
+        return None
+    return price
+
+
+def scaled(price: Decimal, digits: int) -> Decimal:
+    """The price with its decimal exponent moved by `digits`: exact, whatever the digits and the context."""
+    sign, mantissa, exponent = price.as_tuple()
+    exponent += digits
+    if exponent > 0:  # "1E+1" reads better as "10"
+        mantissa, exponent = mantissa + (0,) * exponent, 0
+    return Decimal((sign, mantissa, exponent))
+
+
+def per_million(price: Decimal) -> Decimal:
+    """Exact price per million (tokens)."""
+    return scaled(price, 6)
+
+
+def sign(price: Decimal | None) -> int | None:
+    return None if price is None else (price > 0) - (price < 0)
+
+
+def normalise_unit(raw: Any) -> tuple[str | None, int]:
+    """(unit, decimal digits to shift the price by) from the API's "/minute"-style strings.
+
+    "/M tokens" is 'token' (the API's price is per token); "/M characters" is 'million characters', its price
+    shifted to per million characters. Anything else is its words, without the slash, in lower case.
+    """
+    if not isinstance(raw, str) or not raw.strip(" /"):
+        return None, 0
+    words = raw.strip().lstrip("/").strip().lower().split()
+    scale = _SCALES.get(words[0]) if len(words) > 1 else None
+    if scale is not None:
+        words = words[1:]
+    thing = " ".join(words)
+    if thing in ("token", "tokens"):
+        return "token", 0
+    if scale is None:
+        return thing, 0
+    return f"{'thousand' if scale == 3 else 'million'} {thing}", scale
+
+
+def _row(component: str, unit: str | None, price: Decimal, condition: str = "", **extra: Any) -> PriceRow:
+    row: PriceRow = {
+        "component": component,
+        "unit": unit,
+        "condition": condition,
+        "tier": None,
+        "override_position": None,
+        "min_prompt_tokens": None,
+        "utc_start": None,
+        "utc_end": None,
+        "price": price,
+        "price_per_million": per_million(price) if unit == "token" else None,
+    }
+    row.update(extra)  # type: ignore[typeddict-item]
+    return row
+
+
+def _key_unit(key: str) -> str | None:
+    return "token" if key in TOKEN_KEYS else UNIT_KEYS.get(key)
+
+
+def _clock(value: Any) -> int | None:
+    """An HHMM clock number (0 to 2359, minutes under 60), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        return None
+    clock = int(value)
+    return clock if 0 <= clock <= 2400 and clock % 100 < 60 else None
+
+
+def _unit_rows(units: Any, problems: list[str]) -> list[PriceRow]:
+    """One row per `units` entry by its label, and one more per tier of it."""
+    rows: list[PriceRow] = []
+    if not isinstance(units, list):
+        if units is not None:
+            problems.append("units is not a list")
+        return rows
+    for position, entry in enumerate(units, 1):
+        if not isinstance(entry, dict):
+            problems.append(f"units entry {position} is not an object")
+            continue
+        unit, shift = normalise_unit(entry.get("unit"))
+        label = entry.get("label") if isinstance(entry.get("label"), str) and entry["label"].strip() else None
+        component = _clean(label or f"units[{position}]")
+        price = parse_price(entry.get("price"))
+        if price is None:
+            problems.append(f"units entry {component!r} has no usable price")
+        else:
+            rows.append(_row(component, unit, scaled(price, shift)))
+        tiers = entry.get("tiers")
+        for number, tier in enumerate(tiers if isinstance(tiers, list) else [], 1):
+            tier_price = parse_price(tier.get("price")) if isinstance(tier, dict) else None
+            if tier_price is None:
+                problems.append(f"tier {number} of {component!r} has no usable price")
+                continue
+            name = _clean(tier["label"]) if isinstance(tier.get("label"), str) else f"tier {number}"
+            rows.append(_row(component, unit, scaled(tier_price, shift), f"tier {name}", tier=name))
+    return rows
+
+
+def _override_rows(overrides: Any, problems: list[str], unknown: list[str]) -> list[PriceRow]:
+    """The rows of each well-formed `overrides` entry; a malformed entry is set aside whole, with its reason."""
+    rows: list[PriceRow] = []
+    if overrides is None:
+        return rows
+    if not isinstance(overrides, list):
+        problems.append("overrides is not a list")
+        return rows
+    for position, entry in enumerate(overrides, 1):
+        if not isinstance(entry, dict):
+            problems.append(f"override {position} is not an object")
+            continue
+        conditions: dict[str, Any] = {"override_position": position}
+        words = []
+        if "min_prompt_tokens" in entry:
+            threshold = parse_price(entry["min_prompt_tokens"])
+            if threshold is None or threshold < 0:
+                problems.append(
+                    f"override {position} has a bad min_prompt_tokens: {str(entry['min_prompt_tokens'])[:40]!r}"
+                )
+                continue
+            conditions["min_prompt_tokens"] = threshold
+            words.append(f"prompt > {threshold} tokens")
+        if "utc_start" in entry or "utc_end" in entry:
+            start, end = _clock(entry.get("utc_start")), _clock(entry.get("utc_end"))
+            if start is None or end is None:
+                problems.append(f"override {position} has a bad UTC window")
+                continue
+            conditions.update(utc_start=start, utc_end=end)
+            words.append(f"{start // 100:02d}:{start % 100:02d}–{end // 100:02d}:{end % 100:02d} UTC")
+        if not words:
+            problems.append(f"override {position} has no condition")
+            continue
+        condition = f"override {position}: {', '.join(words)}"
+        for key, value in entry.items():
+            if key in OVERRIDE_CONDITIONS:
+                continue
+            price = parse_price(value)
+            if price is None:
+                problems.append(f"override {position} {key} price unparseable: {str(value)[:40]!r}")
+                continue
+            unit = _key_unit(key)
+            if unit is None:
+                unknown.append(key)
+            rows.append(_row(_clean(key), unit, price, condition, **conditions))
+    return rows
+
+
+def _clean(text: str) -> str:
+    """Text Postgres can store (no NUL, no lone surrogates)."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
+def price_model(pricing: Any) -> PricedModel:
+    """Every price of a pricing object, its billing unit and its kind (paid, free or variable)."""
+    if not isinstance(pricing, dict):
+        return PricedModel([], None, None, None, None, ("pricing missing",), ())
+    problems: list[str] = []
+    unknown: list[str] = []
+    base: list[PriceRow] = []
+    for key, value in pricing.items():
+        if key in NON_PRICE_KEYS:
+            continue
+        price = parse_price(value)
+        if price is None:
+            problems.append(f"{_clean(str(key))} price missing or unparseable: {str(value)[:40]!r}")
+            continue
+        unit = _key_unit(key)
+        if unit is None:
+            unknown.append(_clean(str(key)))
+        base.append(_row(_clean(str(key)), unit, price))
+    units = _unit_rows(pricing.get("units"), problems)
+    signs = {sign(r["price"]) for r in base + units}
+    if -1 in signs:
+        kind: str | None = "variable"
+    elif 1 in signs:
+        kind = "paid"
+    elif signs == {0} and not problems:
+        kind = "free"  # every price zero, none unparseable
+    else:
+        kind = None
+    overrides = _override_rows(pricing.get("overrides"), problems, unknown)
+
+    prompt, completion = parse_price(pricing.get("prompt")), parse_price(pricing.get("completion"))
+    for key, value in (("prompt", prompt), ("completion", completion)):
+        if value is None and key not in pricing:
+            problems.append(f"{key} price missing")
+    billing_unit = _billing_unit(prompt, completion, units)
+    rows = _unique(base + units + overrides)
+    if billing_unit not in ("token", None):
+        # The API repeats the unit price in prompt or completion, or sends them as "0": neither is a token price.
+        rows = [r for r in rows if r["condition"] or r["component"] not in ("prompt", "completion")]
+    return PricedModel(rows, billing_unit, kind, prompt, completion, tuple(problems), tuple(unknown))
+
+
+def _unique(rows: list[PriceRow]) -> list[PriceRow]:
+    """The rows, each (component, condition) once: a repeat (a units label named like a key, a tier label given
+    twice) keeps its price under a numbered name instead of colliding with the first."""
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        name, number = row["component"], 1
+        while (row["component"], row["condition"]) in seen:
+            number += 1
+            row["component"] = f"{name} #{number}"
+        seen.add((row["component"], row["condition"]))
+    return rows
+
+
+def _billing_unit(prompt: Decimal | None, completion: Decimal | None, units: list[PriceRow]) -> str | None:
+    """'token', or the unit of the main price of a model whose prompt and completion are not token prices.
+
+    A model is not billed per token when its prompt or completion equals one of its (non-zero, non-token) unit
+    prices, as the API sent it, or when both are zero while it has a positive one; its main price is then that
+    unit price.
+    """
+    unit_prices = [r for r in units if r["unit"] != "token" and r["price"] != 0]
+    for row in unit_prices:
+        if _as_sent(row) in (prompt, completion):
+            return row["unit"]
+    if prompt == 0 and completion == 0:
+        positive = next((r for r in unit_prices if r["price"] > 0), None)
+        if positive is not None:
+            return positive["unit"]
+    if prompt is None and completion is None:
+        return None
+    return "token"
+
+
+def _as_sent(row: PriceRow) -> Decimal:
+    """A unit row's price as the API sent it: per single character for 'million characters', say."""
+    scale = {"thousand": 3, "million": 6}.get(str(row["unit"]).split(" ", 1)[0], 0)
+    return scaled(row["price"], -scale)
