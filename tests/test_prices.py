@@ -426,3 +426,26 @@ def test_real_2026_08_22_tiers_cache_ttls_and_routers(real_catalog, catalog_db, 
         "WHERE openrouter_id = '~google/gemini-pro-latest'"
     ).fetchone()
     assert alias == ("google/gemini-3.1-pro-preview", ["high", "medium", "low"])
+
+
+@pytest.mark.real_data
+def test_a_time_window_on_a_real_model(real_catalog, catalog_db, pg):
+    """A copy of the real fixture, given an off-peak window across midnight (23:30–06:00 UTC) at half price."""
+    catalog = real_catalog("2026-08-22")
+    opus = next(m for m in catalog["data"] if m["id"] == "anthropic/claude-opus-5")
+    opus["pricing"]["overrides"] = [
+        {"utc_start": 2330, "utc_end": 600, "prompt": "0.0000025", "completion": "0.0000125"}
+    ]
+    _sync(catalog_db, catalog["data"], at=DAY1)
+    day = datetime(2026, 8, 10, tzinfo=UTC)
+    full, half = Decimal("0.005") + Decimal("0.025"), Decimal("0.0025") + Decimal("0.0125")
+    for clock, expected in (
+        ("12:00", full),
+        ("23:29", full),
+        ("23:30", half),
+        ("00:00", half),
+        ("05:59", half),
+        ("06:00", full),
+    ):
+        at = day.replace(hour=int(clock[:2]), minute=int(clock[3:]))
+        assert _cost(pg, "anthropic/claude-opus-5", 1000, 1000, at=at) == expected, clock
