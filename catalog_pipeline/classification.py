@@ -111,6 +111,9 @@ _INT4_MAX = 2**31 - 1
 _MAX_NAME_LENGTH = 50  # a longer "name" is a description in the wrong field: the id reads better
 # A btree index entry must fit in about 2.7 kB; an id near that cannot be stored under UNIQUE.
 MAX_ID_LENGTH = 512
+# No model object the API sends is nested more than a few levels; one nested hundreds deep is garbage, and
+# could not be stored or handed between steps.
+MAX_DEPTH = 32
 _REASONING_ID_MARKERS = (":thinking", "-r1", "/o1", "/o3", "/o4", "reasoner", "qwq")
 
 
@@ -203,6 +206,19 @@ def parse_date(value: Any) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+def nesting_depth(value: Any) -> int:
+    """How many objects and arrays deep a JSON value goes (iteratively: a deep value must not exhaust the stack)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:  # deeper than that is already an answer
+                stack.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def text_list(value: Any) -> list[str] | None:
@@ -345,6 +361,8 @@ def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
         raise ModelRejected(f"model is a {type(model).__name__}, not an object")
     model_id = model.get("id")
     slug = provider_slug(model_id)
+    if nesting_depth(model) > MAX_DEPTH:
+        raise ModelRejected(f"nested deeper than {MAX_DEPTH} levels")
     architecture = model.get("architecture")
     architecture = architecture if isinstance(architecture, dict) else {}
     inputs, outputs = modality_sets(architecture)

@@ -15,13 +15,16 @@ from dagster import (
 )
 
 from catalog_pipeline.assets import catalog_assets, catalog_checks
+from catalog_pipeline.io_manager import RunScopedPickleIOManager
 from catalog_pipeline.resources import CatalogDatabase, OpenRouterClient
 from catalog_pipeline.resources.openrouter import DEFAULT_BASE_URL
+from catalog_pipeline.run_record import record_failed_run
 
 sync_openrouter_models = define_asset_job(
     "sync_openrouter_models",
     selection=AssetSelection.assets(*catalog_assets),
     description="Fetch OpenRouter's catalog, classify it and upsert it into ai_models.",
+    hooks={record_failed_run},
 )
 
 daily_sync_schedule = ScheduleDefinition(
@@ -41,7 +44,7 @@ def build_defs(openrouter: OpenRouterClient, catalog_db: CatalogDatabase) -> Def
         asset_checks=catalog_checks,
         jobs=[sync_openrouter_models],
         schedules=[daily_sync_schedule],
-        resources={"openrouter": openrouter, "catalog_db": catalog_db},
+        resources={"openrouter": openrouter, "catalog_db": catalog_db, "io_manager": RunScopedPickleIOManager()},
         # A linear sync gains nothing from a process per step: every run of these assets, the UI's
         # "Materialize all" included, runs in one process.
         executor=in_process_executor,

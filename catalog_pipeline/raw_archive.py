@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -11,15 +12,15 @@ from catalog_pipeline.resources.openrouter import FetchedCatalog, parse_catalog_
 from catalog_pipeline.state import state_dir
 
 
-def archive_catalog(catalog: FetchedCatalog, run_id: str) -> Path:
-    """Write the fetched responses to $CATALOG_STATE_DIR/raw/<UTC time>_<run id>.json.gz and return the path."""
+def archive_catalog(catalog: FetchedCatalog, run_id: str, scrub: Callable[[str], str]) -> Path:
+    """Write the fetched responses, scrubbed of secrets, to $CATALOG_STATE_DIR/raw/<UTC time>_<run id>.json.gz."""
     folder = state_dir() / "raw"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{catalog.fetched_at:%Y%m%dT%H%M%SZ}_{run_id[:8]}.json.gz"
     document = {
         "fetched_at": catalog.fetched_at.isoformat(),
         "sources": catalog.sources,
-        "responses": {url: body.decode("utf-8", "replace") for url, body in catalog.bodies.items()},
+        "responses": {url: scrub(body.decode("utf-8", "replace")) for url, body in catalog.bodies.items()},
     }
     with gzip.open(path, "wt", encoding="utf-8") as handle:
         json.dump(document, handle)

@@ -18,10 +18,9 @@ from psycopg import sql
 
 from catalog_pipeline.classification import MODALITIES, SYNCED_COLUMNS
 from catalog_pipeline.prices import PriceRow
-from catalog_pipeline.resources.postgres import SYNC_LOCK_KEY
+from catalog_pipeline.resources.postgres import SYNC_LOCK_KEY, CatalogDatabaseError, set_local
 
 REPORT_LIMIT = 25  # ids listed per section of the change report; totals are always exact
-LOCK_TIMEOUT = "15min"  # how long a sync waits for another to finish
 PRICE_COLUMNS = ("input_cost_per_million", "output_cost_per_million", "pricing_kind", "pricing")
 # The columns of ai_model_prices a sync writes: the model's id, then those of a price row.
 PRICE_ROW_COLUMNS = ("openrouter_id", *PriceRow.__annotations__)
@@ -35,6 +34,10 @@ class CuratedFlagsChanged(RuntimeError):
         self.before, self.after = before, after
         lost, gained = sorted(before - after)[:REPORT_LIMIT], sorted(after - before)[:REPORT_LIMIT]
         super().__init__(f"curated ids changed during the sync (lost {lost}, gained {gained}); rolled back")
+
+
+class CommitUnknown(CatalogDatabaseError):
+    """The connection was lost while COMMIT was on its way: the write may or may not have been committed."""
 
 
 class DuplicateIds(ValueError):
@@ -295,62 +298,91 @@ def write_catalog(
     run_id: str | None = None,
     synced_at: datetime | None = None,
     run_record: Mapping[str, Any] | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> SyncOutcome:
-    """Upsert `rows` (dicts keyed by SYNCED_COLUMNS, unique ids) and deactivate the rest, atomically.
+    """Upsert `rows` (dicts keyed by FRAME_COLUMNS, unique ids) and deactivate the rest, atomically.
 
-    `conn` must be in autocommit mode; this opens and owns the transaction. Raises CuratedFlagsChanged (after
-    rolling back) if the write would change the curated set. `run_record` (started_at, source_url, fetched,
-    set_aside) adds an ai_model_sync_runs row in the same transaction.
+    `conn` must be in autocommit mode; this opens and owns the transaction, applying `settings` (lock and
+    statement timeouts) to it. Raises CuratedFlagsChanged (after rolling back) if the write would change the
+    curated set, and CommitUnknown if the connection was lost during COMMIT. `run_record` (started_at,
+    source_url, fetched, set_aside) adds an ai_model_sync_runs row in the same transaction, so whether that row
+    exists tells whether the write was committed.
     """
-    with conn.transaction():
-        # A sync stuck behind another for longer than lock_timeout fails clearly instead of waiting forever.
-        conn.execute("SELECT set_config('lock_timeout', %s, true)", (LOCK_TIMEOUT,))
-        conn.execute("SET LOCAL jit = off")  # compiling these one-off statements costs more than it saves
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
-        # People may still read, but their writes wait for this short transaction: any change to the curated
-        # set seen below is then the sync's own.
-        conn.execute("LOCK TABLE ai_models IN SHARE ROW EXCLUSIVE MODE")
-        ts = synced_at or conn.execute("SELECT now()").fetchone()[0]
-        params = {"ts": ts, "run_id": run_id, "limit": REPORT_LIMIT}
-        curated_before = curated_ids(conn)
-        total = _stage(conn, rows)
-        reactivated, repriced_total, added, returned, repriced = conn.execute(_REPORT_CHANGES, params).fetchone()
-        moves = conn.execute(_MOVES).fetchall()
-        newly_expiring = conn.execute(_NEWLY_EXPIRING).fetchall()
-        conn.execute(_CLOSE_PERIODS, params)
-        periods_opened = conn.execute(_OPEN_PERIODS, params).rowcount
-        prices_closed = conn.execute(_CLOSE_PRICES, params).rowcount
-        prices_opened = conn.execute(_OPEN_PRICES, params).rowcount
-        inserted, updated = conn.execute(_UPSERT, params).fetchone()
-        deactivated, removed = conn.execute(_DEACTIVATE, params).fetchone()
-        curated_after = curated_ids(conn)
-        if curated_after != curated_before:
-            raise CuratedFlagsChanged(curated_before, curated_after)
-        outcome = SyncOutcome(
-            synced_at=ts,
-            total=total,
-            inserted=inserted,
-            updated=updated,
-            deactivated=deactivated,
-            reactivated=reactivated,
-            curated_before=curated_before,
-            curated_after=curated_after,
-            active_by_modality=active_counts(conn),
-            price_periods_opened=periods_opened,
-            price_rows_opened=prices_opened,
-            price_rows_closed=prices_closed,
-            added=added,
-            removed=removed,
-            returned=returned,
-            repriced=[_repriced(r) for r in repriced],
-            repriced_total=repriced_total,
-            moves=[_move(m) for m in moves],
-            newly_expiring=newly_expiring,
-        )
-        if run_record is not None:
-            record_sync_run(
-                conn, run_id=run_id, outcome="success", finished_at=ts, **outcome.run_counts(), **run_record
-            )
+    committing = False
+    try:
+        with conn.transaction():
+            outcome = _write(conn, rows, run_id=run_id, synced_at=synced_at, run_record=run_record, settings=settings)
+            committing = True
+    except psycopg.OperationalError as exc:
+        if committing:
+            raise CommitUnknown(f"the connection was lost while committing: {type(exc).__name__}") from None
+        raise
+    return outcome
+
+
+def sync_run_committed(conn: psycopg.Connection, run_id: str) -> bool:
+    """Whether the write of this Dagster run was committed: its success row is written in the same transaction."""
+    row = conn.execute(
+        "SELECT 1 FROM ai_model_sync_runs WHERE dagster_run_id = %s AND outcome = 'success'", (run_id,)
+    ).fetchone()
+    return row is not None
+
+
+def _write(
+    conn: psycopg.Connection,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    run_id: str | None,
+    synced_at: datetime | None,
+    run_record: Mapping[str, Any] | None,
+    settings: Mapping[str, str] | None,
+) -> SyncOutcome:
+    """The statements of write_catalog, inside its transaction."""
+    set_local(conn, dict(settings or {}))
+    conn.execute("SET LOCAL jit = off")  # compiling these one-off statements costs more than it saves
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
+    # People may still read, but their writes wait for this short transaction: any change to the curated
+    # set seen below is then the sync's own.
+    conn.execute("LOCK TABLE ai_models IN SHARE ROW EXCLUSIVE MODE")
+    ts = synced_at or conn.execute("SELECT now()").fetchone()[0]
+    params = {"ts": ts, "run_id": run_id, "limit": REPORT_LIMIT}
+    curated_before = curated_ids(conn)
+    total = _stage(conn, rows)
+    reactivated, repriced_total, added, returned, repriced = conn.execute(_REPORT_CHANGES, params).fetchone()
+    moves = conn.execute(_MOVES).fetchall()
+    newly_expiring = conn.execute(_NEWLY_EXPIRING).fetchall()
+    conn.execute(_CLOSE_PERIODS, params)
+    periods_opened = conn.execute(_OPEN_PERIODS, params).rowcount
+    prices_closed = conn.execute(_CLOSE_PRICES, params).rowcount
+    prices_opened = conn.execute(_OPEN_PRICES, params).rowcount
+    inserted, updated = conn.execute(_UPSERT, params).fetchone()
+    deactivated, removed = conn.execute(_DEACTIVATE, params).fetchone()
+    curated_after = curated_ids(conn)
+    if curated_after != curated_before:
+        raise CuratedFlagsChanged(curated_before, curated_after)
+    outcome = SyncOutcome(
+        synced_at=ts,
+        total=total,
+        inserted=inserted,
+        updated=updated,
+        deactivated=deactivated,
+        reactivated=reactivated,
+        curated_before=curated_before,
+        curated_after=curated_after,
+        active_by_modality=active_counts(conn),
+        price_periods_opened=periods_opened,
+        price_rows_opened=prices_opened,
+        price_rows_closed=prices_closed,
+        added=added,
+        removed=removed,
+        returned=returned,
+        repriced=[_repriced(r) for r in repriced],
+        repriced_total=repriced_total,
+        moves=[_move(m) for m in moves],
+        newly_expiring=newly_expiring,
+    )
+    if run_record is not None:
+        record_sync_run(conn, run_id=run_id, outcome="success", finished_at=ts, **outcome.run_counts(), **run_record)
     return outcome
 
 
@@ -383,6 +415,7 @@ def record_sync_run(
     finished_at: datetime | None = None,
     source_url: str | None = None,
     error: str | None = None,
+    stage: str | None = None,
     **counts: int | None,
 ) -> None:
     """One ai_model_sync_runs row. Failed syncs call this after their rollback, on a fresh transaction."""
@@ -392,6 +425,7 @@ def record_sync_run(
         "started_at": started_at,
         "source_url": source_url,
         "error": error,
+        "stage": stage,
         **counts,
     }
     if finished_at is not None:

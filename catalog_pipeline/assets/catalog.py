@@ -32,13 +32,14 @@ from catalog_pipeline.assets.checks import (
 from catalog_pipeline.change_report import change_report_markdown
 from catalog_pipeline.classification import FRAME_COLUMNS, MODALITIES, classify_catalog, count_modalities
 from catalog_pipeline.raw_archive import archive_catalog, load_archive
-from catalog_pipeline.resources.openrouter import OpenRouterClient, OpenRouterError
-from catalog_pipeline.resources.postgres import CatalogDatabase, CatalogDatabaseError, scrub
+from catalog_pipeline.resources.openrouter import OpenRouterClient, OpenRouterError, models_of
+from catalog_pipeline.resources.postgres import CatalogDatabase, CatalogDatabaseError, scrub_url, set_local
 from catalog_pipeline.store import (
+    CommitUnknown,
     CuratedFlagsChanged,
     SyncOutcome,
     column_descriptions,
-    record_sync_run,
+    sync_run_committed,
     write_catalog,
 )
 
@@ -64,17 +65,22 @@ def raw_openrouter_models(
     if config.replay_archive:
         catalog = load_archive(config.replay_archive)
         archive = Path(config.replay_archive)
-        context.log.info(f"replaying {len(catalog.models)} models from {archive}")
+        context.log.info(f"replaying {len(catalog.models)} model objects from {archive}")
     else:
         try:
             catalog = openrouter.fetch_catalog()
         except OpenRouterError as exc:
             raise Failure(description=str(exc)) from None
-        archive = archive_catalog(catalog, context.run.run_id)
+        archive = archive_catalog(catalog, context.run.run_id, openrouter.scrub)
         listings = "; ".join(f"{url}: {count}" for url, count in catalog.listed.items())
         context.log.info(f"fetched {len(catalog.models)} model objects ({listings}); archived to {archive}")
     return MaterializeResult(
-        value={"models": catalog.models, "sources": catalog.sources, "fetched_at": catalog.fetched_at.isoformat()},
+        # The raw bodies, as the API sent them: they pickle whatever the models hold, and classification parses them.
+        value={
+            "bodies": catalog.bodies,
+            "fetched_count": len(catalog.models),
+            "fetched_at": catalog.fetched_at.isoformat(),
+        },
         metadata={
             "fetched_count": len(catalog.models),
             "listed": MetadataValue.json(catalog.listed),
@@ -102,7 +108,7 @@ def frame_rows(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
 @asset(group_name=GROUP, owners=OWNERS, kinds={"pandas"})
 def classified_models(context: AssetExecutionContext, raw_openrouter_models: dict[str, Any]) -> MaterializeResult:
     """The catalog classified: provider, display name, modality, prices per million, capabilities."""
-    result = classify_catalog(raw_openrouter_models["models"])
+    result = classify_catalog(models_of(raw_openrouter_models["bodies"]))
     context.log.info(
         f"classified {len(result.rows)} models; set aside {len(result.set_aside)}; "
         f"{len(result.duplicate_ids)} repeated ids dropped; by modality {result.modality_counts}"
@@ -144,27 +150,34 @@ def ai_models_table(
     catalog_db: CatalogDatabase,
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
     """The ai_models table in Postgres, upserted on openrouter_id in one transaction; is_curated untouched."""
-    fetched = len(raw_openrouter_models["models"])
+    fetched = raw_openrouter_models["fetched_count"]
+    run_id = context.run.run_id
     run_record = {
         "started_at": datetime.now(UTC),
-        "source_url": ", ".join(raw_openrouter_models["sources"]) or None,
+        "source_url": ", ".join(raw_openrouter_models["bodies"]) or None,
         "fetched": fetched,
         "set_aside": fetched - len(classified_models),
     }
     with catalog_db.migrated() as conn:
         try:
-            outcome = write_catalog(
-                conn, frame_rows(classified_models), run_id=context.run.run_id, run_record=run_record
-            )
+            with catalog_db.explained("writing ai_models", conn):
+                outcome = write_catalog(
+                    conn,
+                    frame_rows(classified_models),
+                    run_id=run_id,
+                    run_record=run_record,
+                    settings=catalog_db.timeouts(),
+                )
+        except CuratedFlagsChanged as guard:
+            # The guard tripped: the check says so, with the ids, and the step fails; nothing was written.
+            yield curated_survival_result(guard.before, guard.after)
+            raise Failure(description=str(guard)) from None
+        except CommitUnknown:
+            raise Failure(description=_after_lost_commit(catalog_db, run_id)) from None
+        except CatalogDatabaseError:
+            raise
         except Exception as exc:
-            message = scrub(str(exc), catalog_db.url)
-            _record_failure(catalog_db, context, run_record, message)
-            if isinstance(exc, CuratedFlagsChanged):
-                # The guard tripped: the check says so, with the ids, and the step fails.
-                yield curated_survival_result(exc.before, exc.after)
-                raise Failure(description=message) from None
-            if isinstance(exc, CatalogDatabaseError):
-                raise
+            message = scrub_url(str(exc), catalog_db.url)
             raise CatalogDatabaseError(
                 f"writing ai_models failed and was rolled back; the table is unchanged: {message}"
             ) from None
@@ -172,15 +185,32 @@ def ai_models_table(
             f"{outcome.total} rows: {outcome.inserted} inserted, {outcome.updated} updated, "
             f"{outcome.unchanged} unchanged, {outcome.deactivated} deactivated"
         )
-        prices = prices_sane_result(conn)
-        expiring = curated_expiring_result(conn)
-        columns = column_descriptions(conn)
+        with catalog_db.explained("checking ai_models", conn), conn.transaction():
+            set_local(conn, catalog_db.timeouts())
+            prices = prices_sane_result(conn)
+            expiring = curated_expiring_result(conn)
+            columns = column_descriptions(conn)
     yield modality_counts_result(outcome, count_modalities(classified_models["modality"]), len(classified_models))
     yield curated_survival_result(outcome.curated_before, outcome.curated_after)
     yield prices
     yield price_moves_result(outcome.moves)
     yield expiring
     yield MaterializeResult(metadata=_write_metadata(outcome, fetched, columns))
+
+
+def _after_lost_commit(catalog_db: CatalogDatabase, run_id: str) -> str:
+    """What really happened to a write whose connection was lost during COMMIT, asked on a fresh connection."""
+    try:
+        with catalog_db.connect() as conn:
+            committed = sync_run_committed(conn, run_id)
+    except CatalogDatabaseError as exc:
+        return f"the connection was lost during COMMIT, and whether it went through cannot be told now: {exc}"
+    if committed:
+        return (
+            "the connection was lost during COMMIT, but the commit went through: ai_models holds this run's "
+            "catalog and ai_model_sync_runs its success row. Only this materialization's report is missing."
+        )
+    return "the connection was lost during COMMIT and the write was rolled back; the table is unchanged"
 
 
 def _write_metadata(outcome: SyncOutcome, fetched: int, columns: list[tuple[str, str, str]]) -> dict[str, Any]:
@@ -204,14 +234,3 @@ def _write_metadata(outcome: SyncOutcome, fetched: int, columns: list[tuple[str,
         "price_components_closed": outcome.price_rows_closed,
         "change_report": MetadataValue.md(change_report_markdown(outcome)),
     }
-
-
-def _record_failure(
-    catalog_db: CatalogDatabase, context: AssetExecutionContext, run_record: dict, message: str
-) -> None:
-    """Best effort: the failure goes into ai_model_sync_runs after the rollback, if the database is up."""
-    try:
-        with catalog_db.connect() as conn:
-            record_sync_run(conn, run_id=context.run.run_id, outcome="failed", error=message[:2000], **run_record)
-    except Exception as exc:  # noqa: BLE001 - the original error is what the operator needs
-        context.log.warning(f"could not record the failed sync in ai_model_sync_runs: {type(exc).__name__}")

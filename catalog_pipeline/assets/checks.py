@@ -9,7 +9,7 @@ from psycopg.types.json import Jsonb
 from pydantic import Field
 
 from catalog_pipeline.classification import MODALITIES, count_modalities
-from catalog_pipeline.resources.postgres import CatalogDatabase
+from catalog_pipeline.resources.postgres import CatalogDatabase, set_local
 from catalog_pipeline.store import SyncOutcome, active_counts, vanishing_active_ids
 
 SHOWN = 25
@@ -256,7 +256,8 @@ def catalog_not_truncated(
     config: TruncationGuardConfig, classified_models: pd.DataFrame, catalog_db: CatalogDatabase
 ) -> AssetCheckResult:
     """Stops the write when the fetch looks truncated: too few models, a whole modality gone, or most ids new."""
-    with catalog_db.migrated() as conn:
+    with catalog_db.migrated() as conn, catalog_db.explained("the truncation guard", conn), conn.transaction():
+        set_local(conn, catalog_db.timeouts())
         active = active_counts(conn)
         vanishing = vanishing_active_ids(conn, classified_models["openrouter_id"].tolist())
     fetched = count_modalities(classified_models["modality"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -11,11 +12,14 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
+
+from catalog_pipeline.secrets import scrub
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 # The default listing holds text-output models only; this asks for every output modality.
@@ -28,6 +32,35 @@ log = get_dagster_logger(__name__)
 
 class OpenRouterError(RuntimeError):
     """The catalog could not be fetched, or was not the shape the sync needs."""
+
+
+class DeadlineReached(Exception):
+    """The fetch's deadline passed: no further attempt or wait is started."""
+
+
+class DeadlineRetry(Retry):
+    """urllib3's Retry, bounded by a deadline (a time.monotonic() value): a retry whose wait would end past it is
+    not made, so a dead or rate-limiting API fails within the fetch's deadline."""
+
+    deadline: float | None = None
+
+    def new(self, **kw: Any) -> DeadlineRetry:
+        retry = super().new(**kw)
+        retry.deadline = self.deadline
+        return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # noqa: ANN001
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        wait = None
+        if response is not None and retry.respect_retry_after_header:
+            try:
+                wait = retry.get_retry_after(response)
+            except InvalidHeader:
+                wait = None
+        wait = retry.get_backoff_time() if wait is None else wait
+        if self.deadline is not None and time.monotonic() + wait >= self.deadline:
+            raise MaxRetryError(_pool, url, DeadlineReached("the next try would start past the fetch's deadline"))
+        return retry
 
 
 @dataclass
@@ -85,28 +118,45 @@ def parse_catalog_body(body: bytes, *, status: int, content_type: str, where: st
     return data
 
 
+def models_of(bodies: dict[str, bytes]) -> list[Any]:
+    """The model objects of listings' raw bodies, in order, repeats included."""
+    return [
+        model
+        for url, body in bodies.items()
+        for model in parse_catalog_body(body, status=200, content_type="application/json", where=url)
+    ]
+
+
 class OpenRouterClient(ConfigurableResource):
     """OpenRouter's model catalog over HTTP.
 
     Retry policy: a request that meets a network error, a timeout, 429 or a 5xx is tried again up to
-    `max_retries` times, waiting `backoff_seconds` × 2ⁿ or the answer's Retry-After, never more than
-    `max_retry_wait_seconds`; any other failure ends the fetch at once.
+    `max_retries` times, waiting `backoff_seconds` × 2ⁿ⁻¹ (the first retry at once) or the answer's Retry-After,
+    never more than `max_retry_wait_seconds`, and never past the fetch's deadline; any other failure, and an answer
+    that breaks off mid-body, ends the fetch at once.
     """
 
     base_url: str = Field(default=DEFAULT_BASE_URL, description="OpenRouter API root (OPENROUTER_BASE_URL).")
     api_key: str | None = Field(default=None, description="Optional bearer token (OPENROUTER_API_KEY).")
-    timeout_seconds: float = Field(default=30.0, description="Connect and read timeout per request.")
+    timeout_seconds: float = Field(default=30.0, description="Longest wait for a connection or for the next bytes.")
     max_retries: int = Field(default=4, description="Retries on 429, 5xx, timeouts and network errors.")
-    backoff_seconds: float = Field(default=1.0, description="First retry delay; doubles per retry.")
+    backoff_seconds: float = Field(default=1.0, description="Retry n waits this × 2ⁿ⁻¹ (the first retry at once).")
     max_retry_wait_seconds: int = Field(default=60, description="Cap on any wait, Retry-After included.")
+    request_deadline_seconds: float = Field(default=120.0, description="Longest time one answer may take to arrive.")
+    fetch_deadline_seconds: float = Field(default=180.0, description="Longest time the whole fetch may take.")
+    max_response_bytes: int = Field(default=64 * 2**20, description="Largest answer read (decoded bytes).")
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
 
+    def scrub(self, text: str) -> str:
+        """The text without the API key."""
+        return scrub(text, self.api_key)
+
     @contextmanager
-    def session(self) -> Iterator[requests.Session]:
+    def session(self, deadline: float | None = None) -> Iterator[requests.Session]:
         """A requests.Session with the retry policy mounted and the headers set."""
-        retry = Retry(
+        retry = DeadlineRetry(
             total=self.max_retries,
             status_forcelist=RETRY_STATUSES,
             backoff_factor=self.backoff_seconds,
@@ -115,6 +165,7 @@ class OpenRouterClient(ConfigurableResource):
             respect_retry_after_header=True,
             raise_on_status=False,
         )
+        retry.deadline = deadline
         with requests.Session() as session:
             adapter = HTTPAdapter(max_retries=retry)
             session.mount("http://", adapter)
@@ -124,47 +175,76 @@ class OpenRouterClient(ConfigurableResource):
                 session.headers["Authorization"] = f"Bearer {self.api_key}"
             yield session
 
-    def get(self, session: requests.Session, path: str) -> requests.Response:
-        """The answer to a GET, after the retry policy; an OpenRouterError for what it could not get past."""
+    def get(self, session: requests.Session, path: str, deadline: float) -> tuple[int, str, bytes]:
+        """(status, content type, body) of a GET after the retry policy; an OpenRouterError for what it could not
+        get past. The body is read as it arrives, within the deadline and the size cap."""
         shown = redact_url(self.url(path))
-        attempts = f"failed after {self.max_retries + 1} attempts"
+        started = time.monotonic()
+        deadline = min(deadline, started + self.request_deadline_seconds)
+        timeout = (min(10.0, self.timeout_seconds), self.timeout_seconds)
         try:
-            response = session.get(self.url(path), timeout=self.timeout_seconds)
-            response.content  # noqa: B018 - reads the whole body here, where a broken-off one raises
-        except requests.RequestException as exc:
+            with session.get(self.url(path), timeout=timeout, stream=True) as response:
+                attempts = len(response.raw.retries.history) + 1 if response.raw.retries else 1
+                if response.status_code in RETRY_STATUSES:
+                    early = (
+                        f", at the fetch's deadline ({self.fetch_deadline_seconds:g}s)"
+                        if attempts <= self.max_retries
+                        else ""
+                    )
+                    raise OpenRouterError(
+                        f"GET {shown} failed after {attempts} attempts{early}: HTTP {response.status_code}"
+                    )
+                return response.status_code, response.headers.get("Content-Type", ""), self._read(response, deadline)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             retried = exc.args[0] if exc.args and isinstance(exc.args[0], MaxRetryError) else None
             reason = retried.reason if retried else exc
-            if isinstance(reason, TimeoutError | requests.Timeout | ReadTimeoutError | ConnectTimeoutError):
-                problem = f"{attempts}: no answer within {self.timeout_seconds:g}s"
+            attempts = f"after {self.max_retries + 1} attempts" if retried else "mid-answer"
+            if isinstance(reason, DeadlineReached):
+                problem = f"gave up: {reason} ({self.fetch_deadline_seconds:g}s)"
+            elif isinstance(reason, TimeoutError | requests.Timeout | ReadTimeoutError | ConnectTimeoutError):
+                problem = f"failed {attempts}: no answer within {self.timeout_seconds:g}s"
             elif retried:
-                problem = f"{attempts}: {type(reason).__name__}: {reason}"
+                problem = f"failed after {self.max_retries + 1} attempts: {type(reason).__name__}: {reason}"
             else:  # the answer broke off mid-body: not a request the policy can send again
                 problem = f"failed mid-answer: {type(exc).__name__}: {exc}"
-            raise OpenRouterError(f"GET {shown} {problem}") from None
-        if response.status_code in RETRY_STATUSES:
-            raise OpenRouterError(f"GET {shown} {attempts}: HTTP {response.status_code}")
-        return response
+            raise OpenRouterError(self.scrub(f"GET {shown} {problem}")) from None
+
+    def _read(self, response: requests.Response, deadline: float) -> bytes:
+        """The whole body, a chunk at a time as it arrives: past the deadline or the size cap, an OpenRouterError."""
+        shown = redact_url(response.url)
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > self.max_response_bytes:
+            raise OpenRouterError(
+                f"GET {shown} announced {int(length):,} bytes, over the cap of {self.max_response_bytes:,}"
+            )
+        chunks, size = [], 0
+        while chunk := response.raw.read1(65536, decode_content=True):
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                raise OpenRouterError(f"GET {shown} sent more than the cap of {self.max_response_bytes:,} bytes")
+            if time.monotonic() > deadline:
+                raise OpenRouterError(f"GET {shown} took longer than its deadline ({size:,} bytes so far)")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def fetch_catalog(self) -> FetchedCatalog:
         """Every model OpenRouter lists: all output modalities, then the embeddings listing."""
         catalog = FetchedCatalog()
-        with self.session() as session:
+        deadline = time.monotonic() + self.fetch_deadline_seconds
+        with self.session(deadline) as session:
             for path, optional in ((MODELS_PATH, False), (EMBEDDINGS_PATH, True)):
                 shown = redact_url(self.url(path))
-                response = self.get(session, path)
-                status = response.status_code
+                status, content_type, body = self.get(session, path, deadline)
                 if status == 404 and optional:
                     catalog.notes.append(f"{shown} answered 404; used the main listing only")
                     log.warning("GET %s answered 404; continuing with the main listing", shown)
                     continue
                 if status >= 400:
-                    detail = response.content[:200].decode("utf-8", "replace")
+                    detail = self.scrub(body.decode("utf-8", "replace"))[:200]  # scrubbed whole, then cut
                     hint = " Check OPENROUTER_API_KEY." if status in (401, 403) else ""
                     raise OpenRouterError(f"GET {shown} failed with HTTP {status}: {detail!r}.{hint}")
-                models = parse_catalog_body(
-                    response.content, status=status, content_type=response.headers.get("Content-Type", ""), where=shown
-                )
+                models = parse_catalog_body(body, status=status, content_type=content_type, where=shown)
                 catalog.models += models
-                catalog.bodies[shown] = response.content
+                catalog.bodies[shown] = body
                 catalog.listed[shown] = len(models)
         return catalog

@@ -15,6 +15,7 @@ import psycopg
 from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
 
+from catalog_pipeline.secrets import scrub, url_password
 from catalog_pipeline.state import state_dir
 
 log = get_dagster_logger(__name__)
@@ -44,16 +45,32 @@ def describe_url(url: str) -> str:
     return "<DATABASE_URL in key=value form>"
 
 
-def scrub(message: str, url: str | None) -> str:
+def scrub_url(message: str, url: str | None) -> str:
     """The message with the URL and its password removed."""
     if not url:
         return message
-    message = message.replace(url, describe_url(url))
+    return scrub(message.replace(url, describe_url(url)), url_password(url))
+
+
+def check_url(url: str) -> None:
+    """Refuse a DATABASE_URL that would be misread, with advice that names no part of it.
+
+    An unencoded '#', '/' or '?' in the password ends the URL's host part early; an '@' makes the host start
+    inside the password. Either way the driver's own error would quote a piece of the password.
+    """
+    if "://" not in url:
+        return  # key=value conninfo: the driver parses it
     try:
-        password = urlsplit(url).password
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a non-numeric port
+        ambiguous = parts.netloc.count("@") > 1 or bool(parts.fragment)
     except ValueError:
-        password = None
-    return message.replace(password, "***") if password else message
+        ambiguous = True
+    if ambiguous or not parts.scheme.startswith("postgres"):
+        raise CatalogDatabaseError(
+            "DATABASE_URL cannot be read as postgresql://user:password@host:port/database. If the password "
+            "holds '@', '#', '/', '?' or '%', percent-encode them (%40, %23, %2F, %3F, %25)."
+        )
 
 
 def embedded_server_uri(data_dir: Path) -> str:
@@ -83,7 +100,9 @@ def migration_files(folder: Traversable) -> list[Traversable]:
     return found
 
 
-def apply_migrations(conn: psycopg.Connection, folder: Traversable | None = None) -> list[str]:
+def apply_migrations(
+    conn: psycopg.Connection, folder: Traversable | None = None, timeouts: dict[str, str] | None = None
+) -> list[str]:
     """Apply pending NNN_*.sql files in order, each once and each in its own transaction.
 
     Every sync step calls this, so the usual case (nothing pending) costs two reads.
@@ -102,6 +121,7 @@ def apply_migrations(conn: psycopg.Connection, folder: Traversable | None = None
     applied: list[str] = []
     for version, text, checksum in pending:
         with conn.transaction():
+            set_local(conn, timeouts or {})
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
             conn.execute(
                 """CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -127,9 +147,49 @@ class CatalogDatabase(ConfigurableResource):
 
     url: str | None = Field(default=None, description="Postgres URL (DATABASE_URL); unset = embedded server.")
     connect_timeout_seconds: int = Field(default=10, description="Give up connecting after this long.")
+    lock_timeout_seconds: float = Field(
+        default=600, description="Longest wait for a lock (another sync, or a person's open transaction)."
+    )
+    statement_timeout_seconds: float = Field(default=300, description="Longest any one statement may run.")
+    idle_timeout_seconds: float = Field(
+        default=60, description="The server rolls back a sync transaction whose client went silent this long."
+    )
 
     def conninfo(self) -> str:
-        return self.url or embedded_server_uri(state_dir() / "pgdata")
+        if self.url:
+            check_url(self.url)
+            return self.url
+        return embedded_server_uri(state_dir() / "pgdata")
+
+    def timeouts(self) -> dict[str, str]:
+        """The settings each transaction of a sync applies with SET LOCAL (session settings would leak through a
+        transaction-mode pooler)."""
+        return {
+            "lock_timeout": f"{int(self.lock_timeout_seconds * 1000)}ms",
+            "statement_timeout": f"{int(self.statement_timeout_seconds * 1000)}ms",
+            "idle_in_transaction_session_timeout": f"{int(self.idle_timeout_seconds * 1000)}ms",
+        }
+
+    @contextmanager
+    def explained(self, what: str, conn: psycopg.Connection | None = None) -> Iterator[None]:
+        """Turn a timeout or a lost connection inside the block into a CatalogDatabaseError that says what waited."""
+        try:
+            yield
+        except psycopg.errors.LockNotAvailable:
+            holders = _lock_holders(conn) if conn is not None and not conn.closed else ""
+            raise CatalogDatabaseError(
+                f"{what} gave up after waiting {self.lock_timeout_seconds:g}s for a lock on ai_models or the sync "
+                f"lock, held by another session{holders}; nothing was changed"
+            ) from None
+        except psycopg.errors.QueryCanceled:
+            raise CatalogDatabaseError(
+                f"{what} was cancelled: a statement ran longer than {self.statement_timeout_seconds:g}s; "
+                "nothing was changed"
+            ) from None
+        except psycopg.OperationalError as exc:
+            raise CatalogDatabaseError(
+                f"{what} lost its connection to {self.describe()}: {scrub_url(str(exc), self.url).strip()}"
+            ) from None
 
     def describe(self) -> str:
         return describe_url(self.url) if self.url else f"embedded PostgreSQL in {state_dir() / 'pgdata'}"
@@ -144,6 +204,12 @@ class CatalogDatabase(ConfigurableResource):
                 autocommit=True,
                 connect_timeout=self.connect_timeout_seconds,
                 application_name=APPLICATION_NAME,
+                # A silent network (packets dropped, no reset) is noticed in about a minute, not never.
+                keepalives=1,
+                keepalives_idle=30,
+                keepalives_interval=10,
+                keepalives_count=3,
+                tcp_user_timeout=60_000,
                 # No server-side prepared statements: transaction-mode poolers (PgBouncer, Supabase's
                 # Supavisor) cannot route them, and a sync runs each statement once anyway.
                 prepare_threshold=None,
@@ -152,7 +218,7 @@ class CatalogDatabase(ConfigurableResource):
             # `from None`: the driver's exception would carry the conninfo into tracebacks.
             raise CatalogDatabaseError(
                 f"cannot connect to the catalog database at {self.describe()}: "
-                f"{scrub(str(exc), conninfo).strip()}. Check DATABASE_URL and that the server is up."
+                f"{scrub_url(str(exc), conninfo).strip()}. Check DATABASE_URL and that the server is up."
             ) from None
         with conn:
             yield conn
@@ -160,11 +226,32 @@ class CatalogDatabase(ConfigurableResource):
     def ensure_schema(self, folder: Traversable | None = None) -> list[str]:
         """Apply pending migrations (two cheap reads when there are none); the versions applied."""
         with self.connect() as conn:
-            return apply_migrations(conn, folder)
+            return apply_migrations(conn, folder, self.timeouts())
 
     @contextmanager
     def migrated(self) -> Iterator[psycopg.Connection]:
         """A connection (as `connect`) to a schema with every migration applied: one connection per step."""
         with self.connect() as conn:
-            apply_migrations(conn)
+            with self.explained("applying migrations", conn):
+                apply_migrations(conn, timeouts=self.timeouts())
             yield conn
+
+
+def set_local(conn: psycopg.Connection, settings: dict[str, str]) -> None:
+    """Apply settings for the current transaction only."""
+    for name, value in settings.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+
+
+def _lock_holders(conn: psycopg.Connection) -> str:
+    """' (pid 123, application psql, idle in transaction)' for the sessions holding locks on ai_models now."""
+    try:
+        rows = conn.execute(
+            """SELECT a.pid, a.application_name, a.state FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                WHERE l.granted AND l.relation = to_regclass('ai_models') AND a.pid <> pg_backend_pid()
+                ORDER BY a.pid LIMIT 3"""
+        ).fetchall()
+    except psycopg.Error:
+        return ""
+    found = "; ".join(f"pid {pid}, application {app or '?'}, {state}" for pid, app, state in rows)
+    return f" ({found})" if found else ""
