@@ -1,4 +1,4 @@
-"""The code location: three assets, their checks, the sync job, its daily schedule and resources."""
+"""The code location: the assets, their checks, the sync job, its daily schedule, the alert sensors, resources."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from dagster import (
     in_process_executor,
 )
 
+from catalog_pipeline.alerts import AlertWebhook, alert_sensors
 from catalog_pipeline.assets import catalog_assets, catalog_checks
 from catalog_pipeline.io_manager import RunScopedPickleIOManager
 from catalog_pipeline.resources import CatalogDatabase, OpenRouterClient
@@ -37,14 +38,22 @@ daily_sync_schedule = ScheduleDefinition(
 )
 
 
-def build_defs(openrouter: OpenRouterClient, catalog_db: CatalogDatabase) -> Definitions:
+def build_defs(
+    openrouter: OpenRouterClient, catalog_db: CatalogDatabase, alert_webhook: AlertWebhook | None = None
+) -> Definitions:
     """The code location around the given resources (tests pass a local API and a scratch database)."""
     return Definitions(
         assets=catalog_assets,
         asset_checks=catalog_checks,
         jobs=[sync_openrouter_models],
         schedules=[daily_sync_schedule],
-        resources={"openrouter": openrouter, "catalog_db": catalog_db, "io_manager": RunScopedPickleIOManager()},
+        sensors=alert_sensors,
+        resources={
+            "openrouter": openrouter,
+            "catalog_db": catalog_db,
+            "alert_webhook": alert_webhook or AlertWebhook(),
+            "io_manager": RunScopedPickleIOManager(),
+        },
         # A linear sync gains nothing from a process per step: every run of these assets, the UI's
         # "Materialize all" included, runs in one process.
         executor=in_process_executor,
@@ -59,4 +68,5 @@ def _env(name: str, default: str | None) -> EnvVar | str | None:
 defs = build_defs(
     OpenRouterClient(base_url=_env("OPENROUTER_BASE_URL", DEFAULT_BASE_URL), api_key=_env("OPENROUTER_API_KEY", None)),
     CatalogDatabase(url=_env("DATABASE_URL", None)),
+    AlertWebhook(url=_env("CATALOG_ALERT_WEBHOOK_URL", None), ui_url=_env("CATALOG_UI_URL", "http://127.0.0.1:3000")),
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -39,3 +41,22 @@ def load_archive(path: str | Path) -> FetchedCatalog:
         catalog.bodies[url] = body
         catalog.listed[url] = len(models)
     return catalog
+
+
+def prune(folder: Path, keep_days: float, keep: set[Path]) -> list[Path]:
+    """Delete the entries of `folder` (archives, or run folders) last changed more than `keep_days` ago, except
+    those in `keep`; the deleted paths."""
+    if not folder.is_dir():
+        return []
+    cutoff = time.time() - keep_days * 86400
+    keep = {path.resolve() for path in keep}
+    pruned = []
+    for entry in folder.iterdir():
+        if entry.resolve() in keep or entry.stat().st_mtime >= cutoff:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        pruned.append(entry)
+    return pruned

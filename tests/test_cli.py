@@ -1,5 +1,6 @@
 """The public command-line trigger, run as a user runs it: `dagster job execute` in a subprocess."""
 
+import json
 import os
 import subprocess
 import sys
@@ -79,3 +80,42 @@ def real_catalog_or_handwritten(request, handwritten_catalog):
 
     path = fixtures_dir() / REAL_FIXTURES["2026-06-24"]
     return load_json(path) if path.exists() else handwritten_catalog
+
+
+def _dg(args: list[str], env_overrides: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "OPENROUTER_API_KEY")}
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir(exist_ok=True)
+    env.update({"DAGSTER_HOME": str(dagster_home), "CATALOG_STATE_DIR": str(tmp_path / "state"), **env_overrides})
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(["dg", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_dg_checks_and_lists_the_definitions(tmp_path):
+    checked = _dg(["check", "defs"], {}, tmp_path)
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    assert "All definitions loaded successfully." in checked.stdout + checked.stderr
+    listed = _dg(["list", "defs", "--json"], {}, tmp_path)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    definitions = json.loads(listed.stdout)
+    assert {a["asset_key"] for a in definitions["assets"]} == {
+        "raw_openrouter_models",
+        "classified_models",
+        "ai_models_table",
+    }
+    assert [j["name"] for j in definitions["jobs"]] == ["sync_openrouter_models"]
+    assert [s["name"] for s in definitions["schedules"]] == ["daily_openrouter_sync"]
+    assert {s["name"] for s in definitions["sensors"]} == {"alert_on_failed_run", "alert_on_failed_checks"}
+
+
+def test_dg_launch_runs_the_sync(tmp_path, pg_url, openrouter, handwritten_catalog):
+    reset_schema(pg_url)
+    done = _dg(
+        ["launch", "--job", "sync_openrouter_models"],
+        {"OPENROUTER_BASE_URL": openrouter.serve(handwritten_catalog), "DATABASE_URL": pg_url},
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "SupersessionWarning" not in done.stdout + done.stderr
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM ai_models WHERE is_active").fetchone()[0] == 23

@@ -3,8 +3,10 @@ from catalog_pipeline.assets.checks import catalog_not_truncated
 
 catalog_assets = [raw_openrouter_models, classified_models, ai_models_table]
 catalog_checks = [catalog_not_truncated]
+CATALOG_CHECK_KEYS = [*catalog_not_truncated.check_keys, *ai_models_table.check_keys]
 
 __all__ = [
+    "CATALOG_CHECK_KEYS",
     "ai_models_table",
     "catalog_assets",
     "catalog_checks",

@@ -31,7 +31,7 @@ from catalog_pipeline.assets.checks import (
 )
 from catalog_pipeline.change_report import change_report_markdown
 from catalog_pipeline.classification import FRAME_COLUMNS, MODALITIES, classify_catalog, count_modalities
-from catalog_pipeline.raw_archive import archive_catalog, load_archive
+from catalog_pipeline.raw_archive import archive_catalog, load_archive, prune
 from catalog_pipeline.resources.openrouter import OpenRouterClient, OpenRouterError, models_of
 from catalog_pipeline.resources.postgres import CatalogDatabase, CatalogDatabaseError, scrub_url, set_local
 from catalog_pipeline.store import (
@@ -55,6 +55,9 @@ class RawFetchConfig(Config):
         default=None,
         description="Path to a raw_openrouter_models archive (.json.gz) to replay instead of calling the API.",
     )
+    retention_days: float = Field(
+        default=90, description="Raw archives and stored step values older than this are deleted by the fetch."
+    )
 
 
 @asset(group_name=GROUP, owners=OWNERS, kinds={"openrouter"})
@@ -74,6 +77,10 @@ def raw_openrouter_models(
         archive = archive_catalog(catalog, context.run.run_id, openrouter.scrub)
         listings = "; ".join(f"{url}: {count}" for url, count in catalog.listed.items())
         context.log.info(f"fetched {len(catalog.models)} model objects ({listings}); archived to {archive}")
+    # Never the archive being replayed, nor this run's own values.
+    pruned = prune(archive.parent, config.retention_days, {archive})
+    runs = Path(context.instance.storage_directory(), "runs")
+    pruned += prune(runs, config.retention_days, {runs / context.run.run_id})
     return MaterializeResult(
         # The raw bodies, as the API sent them: they pickle whatever the models hold, and classification parses them.
         value={
@@ -88,6 +95,7 @@ def raw_openrouter_models(
             "fetched_at": catalog.fetched_at.isoformat(),
             "raw_archive": MetadataValue.path(str(archive)),
             "notes": MetadataValue.json(catalog.notes),
+            "pruned_older_than_retention": len(pruned),
         },
     )
 

