@@ -183,12 +183,10 @@ def _wait_for_run(client, run_id: str, timeout: float = 240) -> str:
     raise AssertionError(f"run {run_id} still {status} after {timeout}s")
 
 
-def test_sync_now_over_http(services, pg_url):
-    """The admin "sync now" path: GraphQL launch on a real webserver, the daemon dequeues, rows land."""
+def _sync_over_graphql(services) -> str:
+    """Launch the sync job exactly as the README's "sync now" request does, wait for it; its run id."""
     from dagster_graphql import DagsterGraphQLClient
 
-    reset_schema(pg_url)
-    # Exactly the request the README documents for the admin "sync now" button.
     launch = requests.post(
         f"{services.url}/graphql",
         json={
@@ -213,6 +211,23 @@ def test_sync_now_over_http(services, pg_url):
     client = DagsterGraphQLClient("127.0.0.1", port_number=services.port)
     status = _wait_for_run(client, run_id)
     assert status == "SUCCESS", (services.logs / "daemon.log").read_text()[-3000:]
+    return run_id
+
+
+def _run_facts(services, run_prefix: str) -> tuple[float, bool]:
+    """(seconds from start to end, whether its steps ran in the run's own process) of a run on the services."""
+    with DagsterInstance.from_config(str(services.home)) as instance:
+        run = next(r for r in instance.get_runs() if r.run_id.startswith(run_prefix))
+        stats = instance.get_run_stats(run.run_id)
+        messages = [entry.user_message or "" for entry in instance.all_logs(run.run_id)]
+    in_process = any("steps in process" in m for m in messages) and not any("subprocess" in m for m in messages)
+    return stats.end_time - stats.start_time, in_process
+
+
+def test_sync_now_over_http(services, pg_url):
+    """The admin "sync now" path: GraphQL launch on a real webserver, the daemon dequeues, rows land."""
+    reset_schema(pg_url)
+    run_id = _sync_over_graphql(services)
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT count(*) FROM ai_models WHERE is_active").fetchone()[0] == 23
         assert conn.execute("SELECT dagster_run_id FROM ai_model_sync_runs").fetchall() == [(run_id,)]
@@ -230,10 +245,13 @@ def chromium() -> str:
 
 
 def test_materialize_all_in_the_browser(services, pg_url, chromium):
-    """Headless Chromium: open the asset graph, click Materialize all, wait for success, check the rows."""
+    """Headless Chromium: open the asset graph, click Materialize all, wait for success, check the rows. The run
+    is in process, as the job launched over GraphQL is; both durations are printed."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
+    reset_schema(pg_url)
+    job_run = _sync_over_graphql(services)
     reset_schema(pg_url)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
@@ -273,3 +291,50 @@ def test_materialize_all_in_the_browser(services, pg_url, chromium):
         assert conn.execute("SELECT count(*) FROM ai_models WHERE is_active").fetchone()[0] == 23
         assert conn.execute("SELECT outcome FROM ai_model_sync_runs").fetchall() == [("success",)]
     assert (ARTIFACTS / "asset_lineage.png").stat().st_size > 10_000
+    ui_seconds, ui_in_process = _run_facts(services, run_prefix)
+    job_seconds, job_in_process = _run_facts(services, job_run)
+    print(f"\nMaterialize all: {ui_seconds:.2f} s; the job over GraphQL: {job_seconds:.2f} s")
+    assert ui_in_process and job_in_process
+
+
+def test_dg_dev_serves_the_code_location(tmp_path, pg_url, httpserver_module_catalog):
+    """`dg dev` from the repo root: the webserver comes up with the code location loaded, then stops cleanly."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "OPENROUTER_API_KEY", "DAGSTER_PG_URL")}
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env.update(
+        {
+            "DAGSTER_HOME": str(home),
+            "DATABASE_URL": pg_url,
+            "OPENROUTER_BASE_URL": httpserver_module_catalog,
+            "CATALOG_STATE_DIR": str(tmp_path / "state"),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+    )
+    port = _free_port()
+    log_path = tmp_path / "dg_dev.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            ["dg", "dev", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    services = DagsterServices(port, home, env, tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{services.url}/server_info", timeout=2).ok and services._location_loaded():
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        else:
+            raise AssertionError("dg dev did not come up:\n" + log_path.read_text()[-3000:])
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)

@@ -1,7 +1,10 @@
 """The sync job end to end on the hand-written catalog: real HTTP server, real Postgres."""
 
 import copy
+import os
+import time
 from decimal import Decimal
+from pathlib import Path
 
 from conftest import (
     active_by_modality,
@@ -12,7 +15,10 @@ from conftest import (
     run_sync,
     table_snapshot,
 )
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
+
+from catalog_pipeline.definitions import build_defs
+from catalog_pipeline.resources.openrouter import OpenRouterClient
 
 HANDWRITTEN_COUNTS = {"text": 10, "image": 2, "video": 1, "audio": 2, "embedding": 4, "multimodal": 5}
 
@@ -222,3 +228,46 @@ def test_a_sync_can_be_replayed_from_its_raw_archive(catalog_db, pg, openrouter,
     assert not openrouter.server.log
     assert sorted(pg.execute(projection).fetchall()) == synced
     assert len(synced) == 23
+
+
+def test_an_asset_materialized_alone_reads_its_upstreams_latest_materialization(
+    catalog_db, pg, openrouter, handwritten_catalog
+):
+    base = openrouter.serve(handwritten_catalog)
+    defs = build_defs(OpenRouterClient(base_url=base), catalog_db)
+    with DagsterInstance.ephemeral() as instance:
+        assert run_sync(catalog_db, base, instance=instance).success
+        pg.execute("UPDATE ai_models SET name = 'edited by hand' WHERE openrouter_id = 'openai/gpt-4o'")
+        # The UI's "Materialize" on one asset: the implicit asset job, in process, with its upstreams' values.
+        job = defs.resolve_implicit_global_asset_job_def()
+        alone = job.execute_in_process(instance=instance, asset_selection=[AssetKey("ai_models_table")])
+        assert alone.success
+        assert [e.asset_key.to_user_string() for e in alone.get_asset_materialization_events()] == ["ai_models_table"]
+        assert any("steps in process" in (e.message or "") for e in alone.all_events)
+    assert pg.execute("SELECT name FROM ai_models WHERE openrouter_id = 'openai/gpt-4o'").fetchone() == (
+        "OpenAI: GPT-4o",
+    )
+
+
+def test_old_archives_and_step_values_are_pruned_but_never_the_replayed_one(
+    catalog_db, openrouter, handwritten_catalog, isolated_state
+):
+    base = openrouter.serve(handwritten_catalog)
+    with DagsterInstance.ephemeral() as instance:
+        first = run_sync(catalog_db, base, instance=instance)
+        archive = Path(materialization_metadata(first, "raw_openrouter_models")["raw_archive"])
+        runs = Path(instance.storage_directory(), "runs")
+        stale_run = runs / first.run_id
+        old = time.time() - 100 * 86400
+        os.utime(archive, (old, old))
+        os.utime(stale_run, (old, old))
+        replay = {"ops": {"raw_openrouter_models": {"config": {"replay_archive": str(archive)}}}}
+        replayed = run_sync(catalog_db, base, run_config=replay, instance=instance)
+        assert replayed.success
+        assert archive.exists()  # being replayed: kept, old as it is
+        assert not stale_run.exists()
+        assert materialization_metadata(replayed, "raw_openrouter_models")["pruned_older_than_retention"] == 1
+        fresh = run_sync(catalog_db, base, instance=instance)
+        assert not archive.exists()  # old, and no longer being replayed
+        assert (runs / fresh.run_id).exists() and (runs / replayed.run_id).exists()
+        assert len(list(archive.parent.iterdir())) == 1
