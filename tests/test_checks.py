@@ -53,14 +53,14 @@ def test_curated_survival_names_what_was_lost_and_gained():
 
 def test_truncation_verdicts():
     active = {"text": 100, "image": 10, "video": 4}
-    ok, details = truncation_verdict({"text": 90, "image": 9, "video": 0}, active, 15, min_share=0.5)
+    ok, details, _ = truncation_verdict({"text": 90, "image": 9, "video": 0}, active, 15, min_share=0.5)
     assert ok and details["vanished_modalities"] == []  # video had fewer than 5 active rows
-    ok, details = truncation_verdict({"text": 40, "image": 9, "video": 4}, active, 61, min_share=0.5)
+    ok, details, _ = truncation_verdict({"text": 40, "image": 9, "video": 4}, active, 61, min_share=0.5)
     assert not ok and details["share"] == round(53 / 114, 4)
-    ok, details = truncation_verdict({"text": 110, "image": 0, "video": 4}, active, 10, min_share=0.5)
+    ok, details, _ = truncation_verdict({"text": 110, "image": 0, "video": 4}, active, 10, min_share=0.5)
     assert not ok and details["vanished_modalities"] == ["image"]
     # Every id changed (re-cased, say): the counts are the same, but nearly all active ids would go.
-    ok, details = truncation_verdict({"text": 100, "image": 10, "video": 4}, active, 114, min_share=0.5)
+    ok, details, _ = truncation_verdict({"text": 100, "image": 10, "video": 4}, active, 114, min_share=0.5)
     assert not ok and details["active_ids_vanishing"] == 114
     assert truncation_verdict({"text": 1}, {}, 0, min_share=0.5)[0]  # the first sync into an empty table
 

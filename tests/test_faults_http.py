@@ -173,6 +173,7 @@ def test_truncated_catalog_is_blocked_then_allowed_by_override(seeded, catalog_d
     assert not guard.passed
     assert guard.metadata["fetched_total"].value == 5
     assert guard.metadata["active_total"].value == 23
+    assert "| rows fetched | 5 of 23 active | below 50% |" in guard.metadata["failures"].value
     # ai_models_table never ran: the blocking check stopped it.
     assert not [e for e in result.get_asset_materialization_events() if e.asset_key.path == ["ai_models_table"]]
     assert table_snapshot(pg) == seeded

@@ -94,6 +94,18 @@ def modality_counts_result(
             "invalid_modalities": MetadataValue.json(invalid),
             "active_total": outcome.active_total,
             "expected_active": expected_active,
+            "failures": MetadataValue.md(
+                markdown_table(
+                    ["modality", "active rows", "classified"],
+                    [(m, v["database"], v["classified"]) for m, v in mismatched.items()]
+                    + [(m, n, "not a known modality") for m, n in invalid.items()]
+                    + (
+                        [("total", outcome.active_total, expected_active)]
+                        if outcome.active_total != expected_active
+                        else []
+                    ),
+                )
+            ),
         },
     )
 
@@ -221,8 +233,8 @@ def truncation_verdict(
     *,
     min_share: float,
     min_rows_for_modality_guard: int = 5,
-) -> tuple[bool, dict[str, object]]:
-    """(passed, details): a fetch that would deactivate too much of the active catalog looks truncated.
+) -> tuple[bool, dict[str, object], list[tuple[str, object, str]]]:
+    """(passed, details, reasons): a fetch that would deactivate too much of the active catalog looks truncated.
 
     It fails when the fetch holds fewer rows than `min_share` of the active ones, when a modality with enough
     active rows is gone, or when more than 1 - `min_share` of the active ids would be deactivated.
@@ -231,8 +243,14 @@ def truncation_verdict(
     vanished = sorted(
         m for m, n in active_by_modality.items() if n >= min_rows_for_modality_guard and not fetched_by_modality.get(m)
     )
-    share_ok = active_total == 0 or fetched_total >= min_share * active_total
-    churn_ok = active_total == 0 or vanishing <= (1 - min_share) * active_total
+    reasons: list[tuple[str, object, str]] = []
+    if active_total and fetched_total < min_share * active_total:
+        reasons.append(("rows fetched", f"{fetched_total} of {active_total} active", f"below {min_share:.0%}"))
+    reasons += [
+        (f"modality {m}", f"{active_by_modality[m]} active, 0 fetched", "a whole modality gone") for m in vanished
+    ]
+    if active_total and vanishing > (1 - min_share) * active_total:
+        reasons.append(("active ids vanishing", vanishing, f"more than {1 - min_share:.0%} of {active_total}"))
     details: dict[str, object] = {
         "fetched_total": fetched_total,
         "active_total": active_total,
@@ -241,7 +259,7 @@ def truncation_verdict(
         "vanished_modalities": vanished,
         "active_ids_vanishing": vanishing,
     }
-    return share_ok and churn_ok and not vanished, details
+    return not reasons, details, reasons
 
 
 class TruncationGuardConfig(Config):
@@ -261,7 +279,7 @@ def catalog_not_truncated(
         active = active_counts(conn)
         vanishing = vanishing_active_ids(conn, classified_models["openrouter_id"].tolist())
     fetched = count_modalities(classified_models["modality"])
-    passed, details = truncation_verdict(fetched, active, vanishing, min_share=config.min_share)
+    passed, details, reasons = truncation_verdict(fetched, active, vanishing, min_share=config.min_share)
     overridden = not passed and config.allow_mass_removal
     return AssetCheckResult(
         passed=passed or overridden,
@@ -272,5 +290,6 @@ def catalog_not_truncated(
             "fetched_by_modality": MetadataValue.json(fetched),
             "active_by_modality": MetadataValue.json(active),
             "overridden": overridden,
+            "failures": MetadataValue.md(markdown_table(["what", "value", "why"], reasons)),
         },
     )
