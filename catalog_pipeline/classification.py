@@ -60,9 +60,10 @@ class CatalogRow(TypedDict):
 
 
 class ClassifiedModel(CatalogRow):
-    """A row and the model's price components, the rows of ai_model_prices."""
+    """A row, the model's price components (the rows of ai_model_prices) and where its endpoints are listed."""
 
     prices: list[PriceRow]
+    endpoints_path: str | None  # links.details, e.g. "/api/v1/models/openai/gpt-4o/endpoints"
 
 
 # The one definition of the columns a sync writes: the stage, the upsert and the comparison derive from it.
@@ -355,6 +356,11 @@ def _alias_target(value: Any) -> str | None:
     return clean_text(value) or None
 
 
+def _endpoints_path(links: Any) -> str | None:
+    path = links.get("details") if isinstance(links, dict) else None
+    return path if isinstance(path, str) and path.startswith("/") and clean_text(path) == path else None
+
+
 def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
     """(row, notes) for one model object; raises ModelRejected when it cannot be stored."""
     if not isinstance(model, dict):
@@ -417,6 +423,7 @@ def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
         else None,
         "per_request_limits": clean_json(limits) if isinstance(limits, dict) else None,
         "prices": priced.rows,
+        "endpoints_path": _endpoints_path(model.get("links")),
     }
     notes = ModelNotes(tuple(sorted(outputs - KNOWN_OUTPUTS)), problems, len(priced.problems), priced.unknown_keys)
     return row, notes

@@ -24,7 +24,6 @@ REPORT_LIMIT = 25  # ids listed per section of the change report; totals are alw
 PRICE_COLUMNS = ("input_cost_per_million", "output_cost_per_million", "pricing_kind", "pricing")
 # The columns of ai_model_prices a sync writes: the model's id, then those of a price row.
 PRICE_ROW_COLUMNS = ("openrouter_id", *PriceRow.__annotations__)
-_PRICE_KEY = ("openrouter_id", "component", "condition")
 
 
 class CuratedFlagsChanged(RuntimeError):
@@ -87,7 +86,8 @@ class SyncOutcome:
         }
 
 
-def _columns(columns: Iterable[str], prefix: str = "") -> sql.Composable:
+def columns_sql(columns: Iterable[str], prefix: str = "") -> sql.Composable:
+    """`a, b, c`, or `p.a, p.b, p.c` with a prefix: identifiers, quoted."""
     return sql.SQL(", ").join(sql.SQL(prefix) + sql.Identifier(c) for c in columns)
 
 
@@ -108,7 +108,7 @@ _REPORT_CHANGES = sql.SQL(
               ARRAY(SELECT ARRAY[openrouter_id, old_input::text, old_output::text, old_kind,
                                  new_input::text, new_output::text, new_kind]
                       FROM j WHERE repriced ORDER BY openrouter_id LIMIT %(limit)s)"""
-).format(old=_columns(PRICE_COLUMNS, "m."), new=_columns(PRICE_COLUMNS, "s."))
+).format(old=columns_sql(PRICE_COLUMNS, "m."), new=columns_sql(PRICE_COLUMNS, "s."))
 
 # Close the open price periods whose prices changed, then open one for every staged row without an open period
 # (new, returning or just closed), carrying its previous period's prices.
@@ -116,7 +116,7 @@ _CLOSE_PERIODS = sql.SQL(
     """UPDATE ai_model_price_history h SET valid_to = %(ts)s
          FROM ai_models_stage s
         WHERE h.openrouter_id = s.openrouter_id AND h.valid_to IS NULL AND ({old}) IS DISTINCT FROM ({new})"""
-).format(old=_columns(PRICE_COLUMNS, "h."), new=_columns(PRICE_COLUMNS, "s."))
+).format(old=columns_sql(PRICE_COLUMNS, "h."), new=columns_sql(PRICE_COLUMNS, "s."))
 _OPEN_PERIODS = sql.SQL(
     """INSERT INTO ai_model_price_history
            ({prices}, previous_input_cost_per_million, previous_output_cost_per_million, previous_pricing_kind,
@@ -131,7 +131,7 @@ _OPEN_PERIODS = sql.SQL(
                ORDER BY h.valid_from DESC LIMIT 1) prev ON true
         WHERE NOT EXISTS (
               SELECT 1 FROM ai_model_price_history o WHERE o.openrouter_id = s.openrouter_id AND o.valid_to IS NULL)"""
-).format(prices=_columns(PRICE_COLUMNS), staged=_columns(PRICE_COLUMNS, "s."))
+).format(prices=columns_sql(PRICE_COLUMNS), staged=columns_sql(PRICE_COLUMNS, "s."))
 
 # (inserted, updated). The join leaves out rows equal to the stored ones, so an unchanged row is neither
 # updated nor locked, and a no-op re-sync writes nothing.
@@ -146,36 +146,54 @@ _UPSERT = sql.SQL(
            RETURNING (xmax = 0) AS inserted)
        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"""
 ).format(
-    cols=_columns(SYNCED_COLUMNS),
-    staged=_columns(SYNCED_COLUMNS, "s."),
-    old=_columns(_SYNCED_NOT_ID, "a."),
-    new=_columns(_SYNCED_NOT_ID, "s."),
+    cols=columns_sql(SYNCED_COLUMNS),
+    staged=columns_sql(SYNCED_COLUMNS, "s."),
+    old=columns_sql(_SYNCED_NOT_ID, "a."),
+    new=columns_sql(_SYNCED_NOT_ID, "s."),
     assignments=sql.SQL(", ").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in _SYNCED_NOT_ID),
 )
 
-# Every price component of the staged models: a period whose component, condition or value is no longer listed
-# closes; a listed one without an open period opens.
-_CLOSE_PRICES = sql.SQL(
-    """UPDATE ai_model_prices p SET valid_to = %(ts)s
-        WHERE p.valid_to IS NULL
-          AND EXISTS (SELECT 1 FROM ai_models_stage s WHERE s.openrouter_id = p.openrouter_id)
-          AND NOT EXISTS (SELECT 1 FROM ai_model_prices_stage n WHERE ({key}) = ({stored_key})
-                             AND ({new}) IS NOT DISTINCT FROM ({old}))"""
-).format(
-    key=_columns(_PRICE_KEY, "n."),
-    stored_key=_columns(_PRICE_KEY, "p."),
-    new=_columns(PRICE_ROW_COLUMNS, "n."),
-    old=_columns(PRICE_ROW_COLUMNS, "p."),
-)
-_OPEN_PRICES = sql.SQL(
-    """INSERT INTO ai_model_prices ({cols}, valid_from, dagster_run_id)
-       SELECT {staged}, %(ts)s, %(run_id)s FROM ai_model_prices_stage n
-        WHERE NOT EXISTS (SELECT 1 FROM ai_model_prices p WHERE p.valid_to IS NULL AND ({key}) = ({stored_key}))"""
-).format(
-    cols=_columns(PRICE_ROW_COLUMNS),
-    staged=_columns(PRICE_ROW_COLUMNS, "n."),
-    key=_columns(_PRICE_KEY, "n."),
-    stored_key=_columns(_PRICE_KEY, "p."),
+
+def price_period_statements(
+    table: str, stage: str, scope: str, scope_key: tuple[str, ...], columns: tuple[str, ...]
+) -> tuple[sql.Composable, sql.Composable]:
+    """(close, open) for dated price rows: a period of an entity in `scope` whose component, condition or value is no
+    longer staged closes; a staged row without an open period opens. Models and endpoints share them."""
+    key = (*scope_key, "component", "condition")
+    close = sql.SQL(
+        """UPDATE {table} p SET valid_to = %(ts)s
+            WHERE p.valid_to IS NULL
+              AND EXISTS (SELECT 1 FROM {scope} s WHERE ({scope_key}) = ({stored_scope_key}))
+              AND NOT EXISTS (SELECT 1 FROM {stage} n WHERE ({key}) = ({stored_key})
+                                 AND ({new}) IS NOT DISTINCT FROM ({old}))"""
+    ).format(
+        table=sql.Identifier(table),
+        scope=sql.Identifier(scope),
+        stage=sql.Identifier(stage),
+        scope_key=columns_sql(scope_key, "s."),
+        stored_scope_key=columns_sql(scope_key, "p."),
+        key=columns_sql(key, "n."),
+        stored_key=columns_sql(key, "p."),
+        new=columns_sql(columns, "n."),
+        old=columns_sql(columns, "p."),
+    )
+    open_ = sql.SQL(
+        """INSERT INTO {table} ({cols}, valid_from, dagster_run_id)
+           SELECT {staged}, %(ts)s, %(run_id)s FROM {stage} n
+            WHERE NOT EXISTS (SELECT 1 FROM {table} p WHERE p.valid_to IS NULL AND ({key}) = ({stored_key}))"""
+    ).format(
+        table=sql.Identifier(table),
+        stage=sql.Identifier(stage),
+        cols=columns_sql(columns),
+        staged=columns_sql(columns, "n."),
+        key=columns_sql(key, "n."),
+        stored_key=columns_sql(key, "p."),
+    )
+    return close, open_
+
+
+_CLOSE_PRICES, _OPEN_PRICES = price_period_statements(
+    "ai_model_prices", "ai_model_prices_stage", "ai_models_stage", ("openrouter_id",), PRICE_ROW_COLUMNS
 )
 
 # Token prices that moved 10× or more either way or crossed zero, and context windows that shrank, among the
@@ -245,13 +263,13 @@ def column_descriptions(conn: psycopg.Connection, table: str = "ai_models") -> l
     ).fetchall()
 
 
-def _copy_into_stage(
+def copy_into_stage(
     conn: psycopg.Connection, stage: str, table: str, columns: tuple[str, ...], rows: Iterable[Any]
 ) -> None:
     """A temporary copy of `table`'s `columns`, filled with psycopg's binary COPY (types read from the stage)."""
     conn.execute(
         sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
-            sql.Identifier(stage), _columns(columns), sql.Identifier(table)
+            sql.Identifier(stage), columns_sql(columns), sql.Identifier(table)
         )
     )
     types = [
@@ -260,7 +278,7 @@ def _copy_into_stage(
             "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum", (stage,)
         )
     ]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(sql.Identifier(stage), _columns(columns))
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(sql.Identifier(stage), columns_sql(columns))
     with conn.cursor() as cur, cur.copy(statement) as copy:
         copy.set_types(types)
         for row in rows:
@@ -276,7 +294,7 @@ def _stage(conn: psycopg.Connection, rows: Iterable[Mapping[str, Any]]) -> int:
             prices.append((row["openrouter_id"], row["prices"]))
             yield [row[c] for c in SYNCED_COLUMNS]
 
-    _copy_into_stage(conn, "ai_models_stage", "ai_models", SYNCED_COLUMNS, model_rows())
+    copy_into_stage(conn, "ai_models_stage", "ai_models", SYNCED_COLUMNS, model_rows())
     try:
         with conn.transaction():
             conn.execute("ALTER TABLE ai_models_stage ADD PRIMARY KEY (openrouter_id)")
@@ -287,7 +305,7 @@ def _stage(conn: psycopg.Connection, rows: Iterable[Mapping[str, Any]]) -> int:
         for model_id, components in prices
         for price in components
     )
-    _copy_into_stage(conn, "ai_model_prices_stage", "ai_model_prices", PRICE_ROW_COLUMNS, price_rows)
+    copy_into_stage(conn, "ai_model_prices_stage", "ai_model_prices", PRICE_ROW_COLUMNS, price_rows)
     return len(prices)
 
 
@@ -432,7 +450,7 @@ def record_sync_run(
         values["finished_at"] = finished_at
     conn.execute(
         sql.SQL("INSERT INTO ai_model_sync_runs ({}) VALUES ({})").format(
-            _columns(values), sql.SQL(", ").join(sql.Placeholder(k) for k in values)
+            columns_sql(values), sql.SQL(", ").join(sql.Placeholder(k) for k in values)
         ),
         values,
     )

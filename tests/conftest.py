@@ -12,18 +12,22 @@ import copy
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import psycopg
 import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult
+from endpoint_data import derived_endpoints, endpoints_answer
 from pgbouncer import PgBouncer, pgbouncer_binary
 from psycopg.conninfo import conninfo_to_dict
+from werkzeug import Response
 
 from catalog_pipeline.classification import classify_catalog
 from catalog_pipeline.definitions import build_defs
@@ -153,19 +157,50 @@ def transaction_pooler(pg_url: str) -> Iterator[PgBouncer]:
 # --- a local OpenRouter --------------------------------------------------------------------------
 
 
+ENDPOINTS_PATH = re.compile(r"^/api/v1/models/(.+)/endpoints$")
+
+
+def serve_endpoints(server, models: dict[str, dict[str, Any]], answers: dict[str, Any] | None = None) -> None:
+    """Answer GET /models/{id}/endpoints: from `answers` (a model id's whole answer, or a werkzeug Response), else
+    endpoints derived from the model's own data (endpoint_data.py)."""
+
+    def answer(request):
+        model_id = unquote(ENDPOINTS_PATH.match(request.path).group(1))
+        if answers and model_id in answers:
+            given = answers[model_id]
+            return (
+                given if isinstance(given, Response) else Response(json.dumps(given), content_type="application/json")
+            )
+        body = endpoints_answer(model_id, derived_endpoints(model_id, models.get(model_id)))
+        return Response(json.dumps(body), content_type="application/json")
+
+    server.expect_request(ENDPOINTS_PATH).respond_with_handler(answer)
+
+
 class FakeOpenRouter:
-    """Serves catalogs from a real local HTTP server (pytest-httpserver) at the API's paths."""
+    """Serves catalogs, and their models' endpoints, from a real local HTTP server (pytest-httpserver)."""
 
     def __init__(self, httpserver) -> None:
         self.server = httpserver
         self.base_url = httpserver.url_for("/api/v1")
 
-    def serve(self, catalog: dict[str, Any], embeddings: dict[str, Any] | None = None) -> str:
+    def serve(
+        self,
+        catalog: dict[str, Any],
+        embeddings: dict[str, Any] | None = None,
+        endpoints: dict[str, Any] | None = None,
+    ) -> str:
         self.server.clear()
         self.server.expect_request("/api/v1/models", query_string="output_modalities=all").respond_with_json(catalog)
         self.server.expect_request("/api/v1/embeddings/models").respond_with_json(
             embeddings if embeddings is not None else {"data": []}
         )
+        models = {
+            m["id"]: m
+            for m in [*catalog["data"], *(embeddings or {}).get("data", [])]
+            if isinstance(m, dict) and isinstance(m.get("id"), str)
+        }
+        serve_endpoints(self.server, models, endpoints)
         return self.base_url
 
 
@@ -197,7 +232,10 @@ def run_sync(
     instance: DagsterInstance | None = None,
 ) -> ExecuteInProcessResult:
     """Execute the real sync_openrouter_models job against the given database and API."""
-    defs = build_defs(client or OpenRouterClient(base_url=base_url, backoff_seconds=0.01, max_retries=2), catalog_db)
+    client = client or OpenRouterClient(
+        base_url=base_url, backoff_seconds=0.01, max_retries=2, endpoints_per_second=1000, endpoints_pool=4
+    )
+    defs = build_defs(client, catalog_db)
     return defs.resolve_job_def("sync_openrouter_models").execute_in_process(
         run_config=run_config or {}, raise_on_error=False, instance=instance
     )

@@ -102,6 +102,8 @@ def test_dg_checks_and_lists_the_definitions(tmp_path):
         "raw_openrouter_models",
         "classified_models",
         "ai_models_table",
+        "raw_openrouter_endpoints",
+        "ai_model_endpoints_table",
     }
     assert [j["name"] for j in definitions["jobs"]] == ["sync_openrouter_models"]
     assert [s["name"] for s in definitions["schedules"]] == ["daily_openrouter_sync"]

@@ -5,7 +5,13 @@ from dagster import AssetKey, DefaultScheduleStatus, Definitions
 from catalog_pipeline.assets import ai_models_table, catalog_not_truncated, raw_openrouter_models
 from catalog_pipeline.definitions import daily_sync_schedule, defs
 
-ASSETS = {"raw_openrouter_models", "classified_models", "ai_models_table"}
+ASSETS = {
+    "raw_openrouter_models",
+    "classified_models",
+    "ai_models_table",
+    "raw_openrouter_endpoints",
+    "ai_model_endpoints_table",
+}
 
 
 def test_definitions_load():
@@ -30,6 +36,8 @@ def test_job_selects_the_three_assets_and_their_checks_in_process():
         "prices_sane",
         "price_moves",
         "curated_models_expiring",
+        "endpoints_cover_catalog",
+        "endpoint_prices_sane",
     }
     assert job.executor_def.name == "in_process"
 
@@ -52,6 +60,8 @@ def test_assets_carry_descriptions_owners_kinds_and_table_metadata():
         "raw_openrouter_models": {"openrouter"},
         "classified_models": {"pandas"},
         "ai_models_table": {"postgres"},
+        "raw_openrouter_endpoints": {"openrouter"},
+        "ai_model_endpoints_table": {"postgres"},
     }
     table = graph.get(AssetKey("ai_models_table"))
     assert table.metadata["dagster/table_name"] == "ai_models"

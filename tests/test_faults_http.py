@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from conftest import check_results, materialization_metadata, run_sync, table_snapshot
+from conftest import check_results, materialization_metadata, run_sync, serve_endpoints, table_snapshot
 from werkzeug import Response
 
 from catalog_pipeline.resources.openrouter import OpenRouterClient, OpenRouterError
@@ -39,6 +39,7 @@ def _serve_models(httpserver, handler):
     httpserver.clear()
     httpserver.expect_request("/api/v1/models").respond_with_handler(handler)
     httpserver.expect_request("/api/v1/embeddings/models").respond_with_json({"data": []})
+    serve_endpoints(httpserver, {})
 
 
 def test_500_on_every_try_retries_then_fails_clearly(seeded, catalog_db, pg, httpserver):

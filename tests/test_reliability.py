@@ -12,7 +12,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import check_results, materialization_metadata, reset_schema, run_sync, table_snapshot, wait_for
+from conftest import (
+    check_results,
+    materialization_metadata,
+    reset_schema,
+    run_sync,
+    serve_endpoints,
+    table_snapshot,
+    wait_for,
+)
 from pytest_httpserver import HTTPServer
 from tcp_proxy import FaultyProxy
 from werkzeug import Response
@@ -75,6 +83,7 @@ def _serve_slowly(server: HTTPServer, catalog: dict, delay: float) -> None:
 
     server.expect_request("/api/v1/models").respond_with_handler(slow)
     server.expect_request("/api/v1/embeddings/models").respond_with_json({"data": []})
+    serve_endpoints(server, {m["id"]: m for m in catalog["data"]})
 
 
 def test_two_runs_on_one_instance_read_only_their_own_values(tmp_path, pg_url, pg, handwritten_catalog):

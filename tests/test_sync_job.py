@@ -216,18 +216,27 @@ def test_a_sync_can_be_replayed_from_its_raw_archive(catalog_db, pg, openrouter,
     projection = "SELECT openrouter_id, name, modality, input_cost_per_million, pricing, capabilities FROM ai_models"
     first = _sync(catalog_db, openrouter, handwritten_catalog)
     archive = materialization_metadata(first, "raw_openrouter_models")["raw_archive"]
-    assert archive.endswith(".json.gz")
+    endpoints_archive = materialization_metadata(first, "raw_openrouter_endpoints")["raw_archive"]
+    assert archive.endswith(".json.gz") and endpoints_archive.endswith("_endpoints.json.gz")
     synced = sorted(pg.execute(projection).fetchall())
+    endpoints = "SELECT openrouter_id, tag, provider_name, input_cost_per_million FROM ai_model_endpoints"
+    synced_endpoints = sorted(pg.execute(endpoints).fetchall())
 
     # Start from an empty database; the API now answers something else, and the replay must not ask it.
     reset_schema(pg_url)
     openrouter.serve({"data": []})
-    replay = {"ops": {"raw_openrouter_models": {"config": {"replay_archive": archive}}}}
+    replay = {
+        "ops": {
+            "raw_openrouter_models": {"config": {"replay_archive": archive}},
+            "raw_openrouter_endpoints": {"config": {"replay_archive": endpoints_archive}},
+        }
+    }
     result = run_sync(catalog_db, openrouter.base_url, run_config=replay)
     assert result.success
     assert not openrouter.server.log
     assert sorted(pg.execute(projection).fetchall()) == synced
-    assert len(synced) == 23
+    assert sorted(pg.execute(endpoints).fetchall()) == synced_endpoints
+    assert len(synced) == 23 and len(synced_endpoints) > 23
 
 
 def test_an_asset_materialized_alone_reads_its_upstreams_latest_materialization(
@@ -270,4 +279,5 @@ def test_old_archives_and_step_values_are_pruned_but_never_the_replayed_one(
         fresh = run_sync(catalog_db, base, instance=instance)
         assert not archive.exists()  # old, and no longer being replayed
         assert (runs / fresh.run_id).exists() and (runs / replayed.run_id).exists()
-        assert len(list(archive.parent.iterdir())) == 1
+        catalogs = [p for p in archive.parent.iterdir() if not p.name.endswith("_endpoints.json.gz")]
+        assert catalogs == [Path(materialization_metadata(fresh, "raw_openrouter_models")["raw_archive"])]

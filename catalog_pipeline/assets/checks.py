@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import psycopg
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Config, MetadataValue, asset_check
+from psycopg import sql
 from psycopg.types.json import Jsonb
 from pydantic import Field
 
@@ -133,27 +134,30 @@ def curated_survival_result(before: frozenset[str], after: frozenset[str]) -> As
     )
 
 
-def prices_sane_result(conn: psycopg.Connection) -> AssetCheckResult:
-    """WARN on an active model's price in force that is negative or above its unit's bound, or on a variable-priced
-    model with a token cost. Variable-priced routers' "-1" and prices of units nobody knows yet are not judged."""
+def prices_sane_result(conn: psycopg.Connection, endpoints: bool = False) -> AssetCheckResult:
+    """WARN on an active model's (or endpoint's) price in force that is negative or above its unit's bound, or on a
+    variable-priced one with a token cost. Routers' "-1" and prices of units nobody knows yet are not judged."""
+    where = _ENDPOINTS if endpoints else _MODELS
     rows = conn.execute(
-        """SELECT p.openrouter_id, p.component, p.condition, p.unit, p.price, p.price_per_million,
+        sql.SQL(
+            """SELECT {who}, p.component, p.condition, p.unit, p.price, p.price_per_million,
                   CASE WHEN p.price < 0 THEN 'negative price'
                        WHEN p.unit = 'token' THEN 'above $' || %(token_cap)s || ' per million tokens'
                        ELSE 'above $' || coalesce(%(caps)s::jsonb ->> p.unit, %(other_cap)s::text) || ' per ' || p.unit
                   END AS why
-             FROM ai_model_prices p JOIN ai_models m ON m.openrouter_id = p.openrouter_id
+             FROM {prices} p JOIN {owners} m ON {joined}
             WHERE p.valid_to IS NULL AND m.is_active AND m.pricing_kind IS DISTINCT FROM 'variable'
               AND p.unit IS NOT NULL
               AND (p.price < 0
                    OR (p.unit = 'token' AND p.price_per_million > %(token_cap)s)
                    OR (p.unit <> 'token' AND p.price > coalesce((%(caps)s::jsonb ->> p.unit)::numeric, %(other_cap)s)))
            UNION ALL
-           SELECT openrouter_id, 'prompt, completion', '', 'token', NULL, NULL, 'token cost on a variable-priced model'
-             FROM ai_models
-            WHERE is_active AND pricing_kind = 'variable'
-              AND (input_cost_per_million IS NOT NULL OR output_cost_per_million IS NOT NULL)
-            ORDER BY 1, 2, 3""",
+           SELECT {who}, 'prompt, completion', '', 'token', NULL, NULL, 'token cost on a variable-priced model'
+             FROM {owners} m
+            WHERE m.is_active AND m.pricing_kind = 'variable'
+              AND (m.input_cost_per_million IS NOT NULL OR m.output_cost_per_million IS NOT NULL)
+            ORDER BY 1, 2, 3"""
+        ).format(**where),
         {
             "token_cap": MAX_SANE_PRICE_PER_MILLION,
             "caps": Jsonb(MAX_SANE_UNIT_PRICE),
@@ -170,7 +174,7 @@ def prices_sane_result(conn: psycopg.Connection) -> AssetCheckResult:
         for model_id, component, condition, unit, price, per_million, why in rows
     ]
     return AssetCheckResult(
-        check_name="prices_sane",
+        check_name="endpoint_prices_sane" if endpoints else "prices_sane",
         passed=not rows,
         severity=AssetCheckSeverity.WARN,
         metadata={
@@ -179,6 +183,20 @@ def prices_sane_result(conn: psycopg.Connection) -> AssetCheckResult:
             "failures": MetadataValue.md(markdown_table(["id", "component", "value", "why"], table)),
         },
     )
+
+
+_MODELS = {
+    "who": sql.SQL("m.openrouter_id"),
+    "prices": sql.Identifier("ai_model_prices"),
+    "owners": sql.Identifier("ai_models"),
+    "joined": sql.SQL("m.openrouter_id = p.openrouter_id"),
+}
+_ENDPOINTS = {
+    "who": sql.SQL("m.openrouter_id || ' via ' || m.tag"),
+    "prices": sql.Identifier("ai_model_endpoint_prices"),
+    "owners": sql.Identifier("ai_model_endpoints"),
+    "joined": sql.SQL("m.openrouter_id = p.openrouter_id AND m.tag = p.tag"),
+}
 
 
 def price_moves_result(moves: Sequence[Mapping[str, object]]) -> AssetCheckResult:

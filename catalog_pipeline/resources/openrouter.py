@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -38,16 +40,44 @@ class DeadlineReached(Exception):
     """The fetch's deadline passed: no further attempt or wait is started."""
 
 
+class RateLimiter:
+    """Spaces requests at least 1/rate seconds apart across threads; a pause (a 429's Retry-After) holds them all."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._next = max(self._next, time.monotonic() + seconds)
+
+
 class DeadlineRetry(Retry):
     """urllib3's Retry, bounded by a deadline (a time.monotonic() value): a retry whose wait would end past it is
-    not made, so a dead or rate-limiting API fails within the fetch's deadline."""
+    not made, so a dead or rate-limiting API fails within the fetch's deadline. With a rate limiter, every retry
+    waits its turn too, and a Retry-After pauses every request that shares the limiter."""
 
     deadline: float | None = None
+    limiter: RateLimiter | None = None
 
     def new(self, **kw: Any) -> DeadlineRetry:
         retry = super().new(**kw)
-        retry.deadline = self.deadline
+        retry.deadline, retry.limiter = self.deadline, self.limiter
         return retry
+
+    def sleep(self, response=None) -> None:  # noqa: ANN001
+        super().sleep(response)
+        if self.limiter is not None:
+            self.limiter.acquire()
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # noqa: ANN001
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
@@ -57,6 +87,8 @@ class DeadlineRetry(Retry):
                 wait = retry.get_retry_after(response)
             except InvalidHeader:
                 wait = None
+        if wait is not None and self.limiter is not None:
+            self.limiter.pause(wait)
         wait = retry.get_backoff_time() if wait is None else wait
         if self.deadline is not None and time.monotonic() + wait >= self.deadline:
             raise MaxRetryError(_pool, url, DeadlineReached("the next try would start past the fetch's deadline"))
@@ -145,6 +177,9 @@ class OpenRouterClient(ConfigurableResource):
     request_deadline_seconds: float = Field(default=120.0, description="Longest time one answer may take to arrive.")
     fetch_deadline_seconds: float = Field(default=180.0, description="Longest time the whole fetch may take.")
     max_response_bytes: int = Field(default=64 * 2**20, description="Largest answer read (decoded bytes).")
+    endpoints_pool: int = Field(default=8, description="Endpoints requests in flight at once.")
+    endpoints_per_second: float = Field(default=10.0, description="Endpoints requests started per second, at most.")
+    endpoints_deadline_seconds: float = Field(default=900.0, description="Longest time the endpoints fetch may take.")
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
@@ -154,7 +189,9 @@ class OpenRouterClient(ConfigurableResource):
         return scrub(text, self.api_key)
 
     @contextmanager
-    def session(self, deadline: float | None = None) -> Iterator[requests.Session]:
+    def session(
+        self, deadline: float | None = None, limiter: RateLimiter | None = None, pool: int = 1
+    ) -> Iterator[requests.Session]:
         """A requests.Session with the retry policy mounted and the headers set."""
         retry = DeadlineRetry(
             total=self.max_retries,
@@ -165,9 +202,9 @@ class OpenRouterClient(ConfigurableResource):
             respect_retry_after_header=True,
             raise_on_status=False,
         )
-        retry.deadline = deadline
+        retry.deadline, retry.limiter = deadline, limiter
         with requests.Session() as session:
-            adapter = HTTPAdapter(max_retries=retry)
+            adapter = HTTPAdapter(max_retries=retry, pool_connections=pool, pool_maxsize=pool)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers.update({"Accept": "application/json", "User-Agent": "catalog_pipeline/0.2"})
@@ -248,3 +285,62 @@ class OpenRouterClient(ConfigurableResource):
                 catalog.bodies[shown] = body
                 catalog.listed[shown] = len(models)
         return catalog
+
+
+def endpoints_path(model_id: str, listed_path: str | None) -> str:
+    """The API path of a model's endpoints: its links.details (less the /api/v1 root), else built from its id."""
+    if listed_path:
+        return "/" + listed_path.split("/api/v1/", 1)[-1].lstrip("/")
+    return f"/models/{quote(model_id, safe='/~:')}/endpoints"
+
+
+@dataclass
+class FetchedEndpoints:
+    """Each model's raw endpoints answer, or why it could not be had."""
+
+    bodies: dict[str, bytes] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def fetch_endpoints(
+    client: OpenRouterClient,
+    paths: dict[str, str],
+    *,
+    pool: int,
+    per_second: float,
+    deadline_seconds: float,
+    on_progress: Any = None,
+) -> FetchedEndpoints:
+    """GET every model's endpoints through one retrying session: `pool` requests at once, at most `per_second`
+    started per second; a failed model (after the retry policy) is set aside with its reason."""
+    fetched = FetchedEndpoints()
+    limiter = RateLimiter(per_second)
+    deadline = time.monotonic() + deadline_seconds
+    started = time.monotonic()
+    step = max(1, len(paths) // 10)
+    lock = threading.Lock()
+
+    def one(model_id: str) -> None:
+        limiter.acquire()
+        try:
+            status, _, body = client.get(session, paths[model_id], deadline)
+            if status >= 400:
+                raise OpenRouterError(f"HTTP {status}")
+        except OpenRouterError as exc:
+            with lock:
+                fetched.failed[model_id] = str(exc)[:300]
+        else:
+            with lock:
+                fetched.bodies[model_id] = body
+        with lock:
+            done = len(fetched.bodies) + len(fetched.failed)
+            if on_progress and (done % step == 0 or done == len(paths)):
+                rate = done / max(time.monotonic() - started, 1e-9)
+                on_progress(
+                    f"endpoints: {done}/{len(paths)} models done, {len(fetched.failed)} failed, {rate:.1f} requests/s"
+                )
+
+    with client.session(deadline, limiter, pool) as session, ThreadPoolExecutor(max_workers=pool) as executor:
+        list(executor.map(one, paths))
+    return fetched
