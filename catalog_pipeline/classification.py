@@ -57,13 +57,13 @@ class CatalogRow(TypedDict):
     reasoning: Any
     is_moderated: bool | None
     per_request_limits: Any
+    endpoints_path: str | None  # links.details, e.g. "/api/v1/models/openai/gpt-4o/endpoints"
 
 
 class ClassifiedModel(CatalogRow):
-    """A row, the model's price components (the rows of ai_model_prices) and where its endpoints are listed."""
+    """A row and the model's price components, the rows of ai_model_prices."""
 
     prices: list[PriceRow]
-    endpoints_path: str | None  # links.details, e.g. "/api/v1/models/openai/gpt-4o/endpoints"
 
 
 # The one definition of the columns a sync writes: the stage, the upsert and the comparison derive from it.
@@ -422,8 +422,8 @@ def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
         if isinstance(top_provider.get("is_moderated"), bool)
         else None,
         "per_request_limits": clean_json(limits) if isinstance(limits, dict) else None,
-        "prices": priced.rows,
         "endpoints_path": _endpoints_path(model.get("links")),
+        "prices": priced.rows,
     }
     notes = ModelNotes(tuple(sorted(outputs - KNOWN_OUTPUTS)), problems, len(priced.problems), priced.unknown_keys)
     return row, notes

@@ -14,14 +14,21 @@ QUANTIZATIONS = [None, "unknown", "fp8", "bf16"]
 
 
 def _scaled(price: Any, factor: Decimal) -> Any:
-    """A price string times a factor, exactly; anything else as it was."""
-    if not isinstance(price, str):
+    """A price times a factor, exactly and in its own form (a string, or a JSON number as units send it); a units
+    list with each price and tier scaled; anything else as it was."""
+    if isinstance(price, list):
+        return [_scaled(entry, factor) for entry in price]
+    if isinstance(price, dict):
+        return {k: _scaled(v, factor) if k in ("price", "tiers") else v for k, v in price.items()}
+    if isinstance(price, bool) or not isinstance(price, str | int | float):
         return price
     try:
-        value = Decimal(price)
+        value = Decimal(price if isinstance(price, str) else repr(price))
     except ArithmeticError:
         return price
-    return format(value * factor, "f") if value > 0 else price
+    if value <= 0:
+        return price
+    return format(value * factor, "f") if isinstance(price, str) else float(value * factor)
 
 
 def derived_endpoints(model_id: str, model: dict[str, Any] | None = None) -> list[dict[str, Any]]:

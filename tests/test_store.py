@@ -55,6 +55,7 @@ rows = st.fixed_dictionaries(
         "reasoning": st.none() | st.dictionaries(texts, st.none() | st.booleans() | texts, max_size=3),
         "is_moderated": st.none() | st.booleans(),
         "per_request_limits": st.none() | st.dictionaries(texts, texts, max_size=2),
+        "endpoints_path": st.none() | texts.map(lambda t: "/api/v1/models/" + t),
         "prices": st.lists(
             st.fixed_dictionaries(
                 {

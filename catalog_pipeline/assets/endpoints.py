@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -43,11 +42,17 @@ class EndpointsFetchConfig(Config):
 def raw_openrouter_endpoints(
     context: AssetExecutionContext,
     config: EndpointsFetchConfig,
-    classified_models: pd.DataFrame,
     openrouter: OpenRouterClient,
+    catalog_db: CatalogDatabase,
 ) -> MaterializeResult:
     """Every active model's per-provider endpoints, as the API returned them."""
-    catalog = classified_models["openrouter_id"].tolist()
+    with catalog_db.migrated() as conn, catalog_db.explained("listing the active models", conn):
+        listed = dict(
+            conn.execute(
+                'SELECT openrouter_id, endpoints_path FROM ai_models WHERE is_active ORDER BY openrouter_id COLLATE "C"'
+            ).fetchall()
+        )
+    catalog = list(listed)
     if config.replay_archive:
         with gzip.open(config.replay_archive, "rt", encoding="utf-8") as handle:
             document = json.load(handle)
@@ -55,8 +60,7 @@ def raw_openrouter_endpoints(
         failed, fetched_at, archive = document["failed"], document["fetched_at"], Path(config.replay_archive)
         catalog = document["catalog"]
     else:
-        listed = classified_models["endpoints_path"].to_numpy(dtype=object, na_value=None).tolist()
-        paths = dict(zip(catalog, map(endpoints_path, catalog, listed), strict=True))
+        paths = {model_id: endpoints_path(model_id, path) for model_id, path in listed.items()}
         fetched = fetch_endpoints(
             openrouter,
             paths,
