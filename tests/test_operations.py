@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 import requests
-from conftest import embeddings_listing, reset_schema
+from conftest import embeddings_listing, reset_schema, serve_endpoints
 from dagster import DagsterInstance
 
 from catalog_pipeline.definitions import build_defs
@@ -61,7 +61,7 @@ def test_sync_on_a_postgres_backed_instance(tmp_path, pg_url, catalog_db, openro
                 conn.execute(
                     "SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'"
                 ).fetchone()[0]
-                == 3
+                == 5
             )
     finally:
         os.environ.pop("DAGSTER_PG_URL", None)
@@ -164,6 +164,7 @@ def httpserver_module_catalog():
     server = HTTPServer(host="127.0.0.1", port=0)
     server.expect_request("/api/v1/models").respond_with_json(catalog)
     server.expect_request("/api/v1/embeddings/models").respond_with_json(embeddings_listing(catalog))
+    serve_endpoints(server, {m["id"]: m for m in catalog["data"]})
     server.start()
     yield server.url_for("/api/v1")
     server.clear()
