@@ -211,14 +211,13 @@ def parse_date(value: Any) -> date | None:
 
 def nesting_depth(value: Any) -> int:
     """How many objects and arrays deep a JSON value goes (iteratively: a deep value must not exhaust the stack)."""
-    deepest, stack = 0, [(value, 0)]
+    deepest, stack = 0, [(value, 1)] if isinstance(value, dict | list) else []
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            depth += 1
-            deepest = max(deepest, depth)
-            if depth <= MAX_DEPTH:  # deeper than that is already an answer
-                stack.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
+        deepest = max(deepest, depth)
+        if depth <= MAX_DEPTH:  # deeper than that is already an answer
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return deepest
 
 
