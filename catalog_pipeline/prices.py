@@ -215,18 +215,32 @@ def _override_rows(overrides: Any, problems: list[str], unknown: list[str]) -> l
         if not words:
             problems.append(f"override {position} has no condition")
             continue
+        prices = [(key, value) for key, value in entry.items() if key not in OVERRIDE_CONDITIONS]
         condition = f"override {position}: {', '.join(words)}"
-        for key, value in entry.items():
-            if key in OVERRIDE_CONDITIONS:
-                continue
-            price = parse_price(value)
-            if price is None:
-                problems.append(f"override {position} {key} price unparseable: {str(value)[:40]!r}")
-                continue
-            unit = _key_unit(key)
-            if unit is None:
-                unknown.append(key)
-            rows.append(_row(_clean(key), unit, price, condition, **conditions))
+        rows += _key_rows(prices, problems, unknown, f"override {position} ", condition, **conditions)
+    return rows
+
+
+def _key_rows(
+    items: list[tuple[Any, Any]],
+    problems: list[str],
+    unknown: list[str],
+    where: str = "",
+    condition: str = "",
+    **extra: Any,
+) -> list[PriceRow]:
+    """A row per priced key, in its documented unit (an unknown key is stored with none and noted)."""
+    rows = []
+    for key, value in items:
+        name = _clean(str(key))
+        price = parse_price(value)
+        if price is None:
+            problems.append(f"{where}{name} price missing or unparseable: {str(value)[:40]!r}")
+            continue
+        unit = _key_unit(name)
+        if unit is None:
+            unknown.append(name)
+        rows.append(_row(name, unit, price, condition, **extra))
     return rows
 
 
@@ -241,18 +255,7 @@ def price_model(pricing: Any) -> PricedModel:
         return PricedModel([], None, None, None, None, ("pricing missing",), ())
     problems: list[str] = []
     unknown: list[str] = []
-    base: list[PriceRow] = []
-    for key, value in pricing.items():
-        if key in NON_PRICE_KEYS:
-            continue
-        price = parse_price(value)
-        if price is None:
-            problems.append(f"{_clean(str(key))} price missing or unparseable: {str(value)[:40]!r}")
-            continue
-        unit = _key_unit(key)
-        if unit is None:
-            unknown.append(_clean(str(key)))
-        base.append(_row(_clean(str(key)), unit, price))
+    base = _key_rows([(k, v) for k, v in pricing.items() if k not in NON_PRICE_KEYS], problems, unknown)
     units = _unit_rows(pricing.get("units"), problems)
     signs = {sign(r["price"]) for r in base + units}
     if -1 in signs:

@@ -268,6 +268,18 @@ def materialization_metadata(result: ExecuteInProcessResult, asset: str) -> dict
     return {k: getattr(v, "value", v) for k, v in events[-1].materialization.metadata.items()}
 
 
+def failure_text(result: ExecuteInProcessResult) -> str:
+    """Every step failure's message and cause chain, as the UI shows them."""
+    parts = []
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error
+            while error is not None:
+                parts.append(error.message)
+                error = error.cause
+    return "\n".join(parts)
+
+
 def check_results(result: ExecuteInProcessResult) -> dict[str, Any]:
     """Asset check evaluations of a run, by check name."""
     return {

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from conftest import check_results, materialization_metadata, run_sync, serve_endpoints, table_snapshot
+from conftest import check_results, failure_text, materialization_metadata, run_sync, serve_endpoints, table_snapshot
 from werkzeug import Response
 
 from catalog_pipeline.resources.openrouter import OpenRouterClient, OpenRouterError
@@ -21,18 +21,6 @@ def seeded(catalog_db, pg, openrouter, handwritten_catalog):
     assert run_sync(catalog_db, openrouter.serve(handwritten_catalog)).success
     pg.execute("UPDATE ai_models SET is_curated = true WHERE openrouter_id = ANY(%s)", (CURATED,))
     return table_snapshot(pg)
-
-
-def failure_text(result) -> str:
-    """Every step failure's message and cause chain, as the UI shows them."""
-    parts = []
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.step_failure_data.error
-            while error is not None:
-                parts.append(error.message)
-                error = error.cause
-    return "\n".join(parts)
 
 
 def _serve_models(httpserver, handler):

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from conftest import (
     check_results,
+    failure_text,
     materialization_metadata,
     reset_schema,
     run_sync,
@@ -30,17 +31,6 @@ from catalog_pipeline.resources.postgres import CatalogDatabase, CatalogDatabase
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = "sk-or-v1-secret-key-0123456789"
-
-
-def failure_text(result) -> str:
-    parts = []
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.step_failure_data.error
-            while error is not None:
-                parts.append(error.message)
-                error = error.cause
-    return "\n".join(parts)
 
 
 def sync_runs(pg, run_id):
