@@ -343,8 +343,8 @@ def _token_price(priced: Any, component: str) -> Decimal | None:
     if priced.billing_unit != "token" or priced.kind == "variable":
         return None
     for row in priced.rows:
-        if row["component"] == component and not row["condition"] and row["unit"] == "token":
-            return row["price_per_million"]
+        if row.component == component and not row.condition and row.unit == "token":
+            return row.price_per_million
     return None
 
 
@@ -386,7 +386,7 @@ def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
     instruct_type = clean_text(architecture.get("instruct_type"))
 
     top_provider = top_provider if isinstance(top_provider, dict) else {}
-    web_search_paid = any(r["component"] == "web_search" and r["price"] > 0 for r in priced.rows)
+    web_search_paid = any(r.component == "web_search" and r.price > 0 for r in priced.rows)
     reasoning, limits = model.get("reasoning"), model.get("per_request_limits")
     row: ClassifiedModel = {
         "openrouter_id": model_id,

@@ -138,9 +138,7 @@ def write_endpoints(
 
         copy_into_stage(conn, "ai_model_endpoints_stage", "ai_model_endpoints", ENDPOINT_COLUMNS, endpoint_rows())
         conn.execute("ALTER TABLE ai_model_endpoints_stage ADD PRIMARY KEY (openrouter_id, tag)")
-        price_rows = (
-            [model_id, tag, *(p[c] for c in PRICE_ROW_COLUMNS[1:])] for model_id, tag, ps in prices for p in ps
-        )
+        price_rows = ([model_id, tag, *price] for model_id, tag, components in prices for price in components)
         copy_into_stage(
             conn, "ai_model_endpoint_prices_stage", "ai_model_endpoint_prices", ENDPOINT_PRICE_COLUMNS, price_rows
         )

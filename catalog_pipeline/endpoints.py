@@ -98,7 +98,7 @@ def classify_endpoints(model_id: str, endpoints: list[Any]) -> tuple[list[Classi
             if priced.billing_unit != "token" or priced.kind == "variable":
                 return None
             return next(
-                (r["price_per_million"] for r in priced.rows if r["component"] == component and not r["condition"]),
+                (r.price_per_million for r in priced.rows if r.component == component and not r.condition),
                 None,
             )
 

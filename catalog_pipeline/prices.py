@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, NamedTuple
 
 # Top-level and override keys by unit, as the API documents them (PublicPricing, PricingOverride).
 TOKEN_KEYS = frozenset(
@@ -40,8 +40,8 @@ _MAX_ABS_EXPONENT = 12
 _SCALES = {"k": 3, "m": 6}  # "/K characters", "/M tokens": the API's price is per single unit
 
 
-class PriceRow(TypedDict):
-    """One row of ai_model_prices, without its model id and dates."""
+class PriceRow(NamedTuple):
+    """One row of ai_model_prices, without its model id and dates (a tuple: a catalog holds hundreds of thousands)."""
 
     component: str
     unit: str | None  # None: a key this code does not know yet
@@ -124,20 +124,18 @@ def normalise_unit(raw: Any) -> tuple[str | None, int]:
 
 
 def _row(component: str, unit: str | None, price: Decimal, condition: str = "", **extra: Any) -> PriceRow:
-    row: PriceRow = {
-        "component": component,
-        "unit": unit,
-        "condition": condition,
-        "tier": None,
-        "override_position": None,
-        "min_prompt_tokens": None,
-        "utc_start": None,
-        "utc_end": None,
-        "price": price,
-        "price_per_million": per_million(price) if unit == "token" else None,
-    }
-    row.update(extra)  # type: ignore[typeddict-item]
-    return row
+    return PriceRow(
+        component=component,
+        unit=unit,
+        condition=condition,
+        tier=extra.get("tier"),
+        override_position=extra.get("override_position"),
+        min_prompt_tokens=extra.get("min_prompt_tokens"),
+        utc_start=extra.get("utc_start"),
+        utc_end=extra.get("utc_end"),
+        price=price,
+        price_per_million=per_million(price) if unit == "token" else None,
+    )
 
 
 def _key_unit(key: str) -> str | None:
@@ -257,7 +255,7 @@ def price_model(pricing: Any) -> PricedModel:
     unknown: list[str] = []
     base = _key_rows([(k, v) for k, v in pricing.items() if k not in NON_PRICE_KEYS], problems, unknown)
     units = _unit_rows(pricing.get("units"), problems)
-    signs = {sign(r["price"]) for r in base + units}
+    signs = {sign(r.price) for r in base + units}
     if -1 in signs:
         kind: str | None = "variable"
     elif 1 in signs:
@@ -276,7 +274,7 @@ def price_model(pricing: Any) -> PricedModel:
     rows = _unique(base + units + overrides)
     if billing_unit not in ("token", None):
         # The API repeats the unit price in prompt or completion, or sends them as "0": neither is a token price.
-        rows = [r for r in rows if r["condition"] or r["component"] not in ("prompt", "completion")]
+        rows = [r for r in rows if r.condition or r.component not in ("prompt", "completion")]
     return PricedModel(rows, billing_unit, kind, prompt, completion, tuple(problems), tuple(unknown))
 
 
@@ -284,13 +282,15 @@ def _unique(rows: list[PriceRow]) -> list[PriceRow]:
     """The rows, each (component, condition) once: a repeat (a units label named like a key, a tier label given
     twice) keeps its price under a numbered name instead of colliding with the first."""
     seen: set[tuple[str, str]] = set()
+    unique = []
     for row in rows:
-        name, number = row["component"], 1
-        while (row["component"], row["condition"]) in seen:
+        number, named = 1, row
+        while (named.component, named.condition) in seen:
             number += 1
-            row["component"] = f"{name} #{number}"
-        seen.add((row["component"], row["condition"]))
-    return rows
+            named = row._replace(component=f"{row.component} #{number}")
+        seen.add((named.component, named.condition))
+        unique.append(named)
+    return unique
 
 
 def _billing_unit(prompt: Decimal | None, completion: Decimal | None, units: list[PriceRow]) -> str | None:
@@ -300,14 +300,14 @@ def _billing_unit(prompt: Decimal | None, completion: Decimal | None, units: lis
     prices, as the API sent it, or when both are zero while it has a positive one; its main price is then that
     unit price.
     """
-    unit_prices = [r for r in units if r["unit"] != "token" and r["price"] != 0]
+    unit_prices = [r for r in units if r.unit != "token" and r.price != 0]
     for row in unit_prices:
         if _as_sent(row) in (prompt, completion):
-            return row["unit"]
+            return row.unit
     if prompt == 0 and completion == 0:
-        positive = next((r for r in unit_prices if r["price"] > 0), None)
+        positive = next((r for r in unit_prices if r.price > 0), None)
         if positive is not None:
-            return positive["unit"]
+            return positive.unit
     if prompt is None and completion is None:
         return None
     return "token"
@@ -315,5 +315,5 @@ def _billing_unit(prompt: Decimal | None, completion: Decimal | None, units: lis
 
 def _as_sent(row: PriceRow) -> Decimal:
     """A unit row's price as the API sent it: per single character for 'million characters', say."""
-    scale = {"thousand": 3, "million": 6}.get(str(row["unit"]).split(" ", 1)[0], 0)
-    return scaled(row["price"], -scale)
+    scale = {"thousand": 3, "million": 6}.get(str(row.unit).split(" ", 1)[0], 0)
+    return scaled(row.price, -scale)

@@ -23,7 +23,7 @@ from catalog_pipeline.resources.postgres import SYNC_LOCK_KEY, CatalogDatabaseEr
 REPORT_LIMIT = 25  # ids listed per section of the change report; totals are always exact
 PRICE_COLUMNS = ("input_cost_per_million", "output_cost_per_million", "pricing_kind", "pricing")
 # The columns of ai_model_prices a sync writes: the model's id, then those of a price row.
-PRICE_ROW_COLUMNS = ("openrouter_id", *PriceRow.__annotations__)
+PRICE_ROW_COLUMNS = ("openrouter_id", *PriceRow._fields)
 
 
 class CuratedFlagsChanged(RuntimeError):
@@ -300,11 +300,7 @@ def _stage(conn: psycopg.Connection, rows: Iterable[Mapping[str, Any]]) -> int:
             conn.execute("ALTER TABLE ai_models_stage ADD PRIMARY KEY (openrouter_id)")
     except psycopg.errors.UniqueViolation:
         raise DuplicateIds("the catalog lists an id twice; nothing was written") from None
-    price_rows = (
-        [model_id, *(price[c] for c in PRICE_ROW_COLUMNS[1:])]
-        for model_id, components in prices
-        for price in components
-    )
+    price_rows = ([model_id, *price] for model_id, components in prices for price in components)
     copy_into_stage(conn, "ai_model_prices_stage", "ai_model_prices", PRICE_ROW_COLUMNS, price_rows)
     return len(prices)
 

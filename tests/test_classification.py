@@ -461,11 +461,11 @@ def test_price_model_follows_the_rules_value_by_value(pricing):
     assert row["pricing"] == clean_json(pricing)
     assert row["capabilities"]["web_search"] == (sign(parse_price(pricing.get("web_search"))) == 1)
     for price in priced.rows:
-        if price["condition"] == "" and price["component"] in pricing:
-            assert price["price"] == parse_price(pricing[price["component"]])
-            if price["unit"] == "token":
-                assert str(price["price_per_million"]) == str(per_million(price["price"]))
-    assert len({(r["component"], r["condition"]) for r in priced.rows}) == len(priced.rows)
+        if price.condition == "" and price.component in pricing:
+            assert price.price == parse_price(pricing[price.component])
+            if price.unit == "token":
+                assert str(price.price_per_million) == str(per_million(price.price))
+    assert len({(r.component, r.condition) for r in priced.rows}) == len(priced.rows)
 
 
 @pytest.mark.parametrize("raw", ["1_000", "\u0661\u0662\u0663", "0x10", "1e", ".", "+-1", "1.2.3", "\u2003 1"])

@@ -22,6 +22,7 @@ from conftest import (
     table_snapshot,
     wait_for,
 )
+from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
 from pytest_httpserver import HTTPServer
 from tcp_proxy import FaultyProxy
 from werkzeug import Response
@@ -83,6 +84,11 @@ def test_two_runs_on_one_instance_read_only_their_own_values(tmp_path, pg_url, p
     small["data"] = small["data"][:20]
     home = tmp_path / "dagster_home"
     home.mkdir()
+    # An instance that already exists, as it does under a schedule: two processes creating Dagster's SQLite
+    # storage at the same moment race inside Dagster itself.
+    with DagsterInstance.from_config(str(home)) as instance:
+        instance.get_runs(limit=1)
+        instance.get_event_records(EventRecordsFilter(DagsterEventType.RUN_SUCCESS), limit=1)
     servers = [HTTPServer(), HTTPServer()]
     try:
         for server, catalog in zip(servers, (handwritten_catalog, small), strict=True):

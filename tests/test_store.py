@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog_pipeline.classification import SYNCED_COLUMNS, classify_catalog, clean_json, clean_text
+from catalog_pipeline.prices import PriceRow
 from catalog_pipeline.store import PRICE_ROW_COLUMNS, DuplicateIds, write_catalog
 
 texts = st.text(max_size=40).map(clean_text)
@@ -73,7 +74,7 @@ rows = st.fixed_dictionaries(
             ),
             max_size=3,
             unique_by=lambda p: (p["component"], p["condition"]),
-        ),
+        ).map(lambda prices: [PriceRow(**p) for p in prices]),
     }
 )
 
@@ -101,7 +102,7 @@ def test_rows_round_trip_exactly_and_a_second_write_changes_nothing(catalog_db, 
     for row, back in zip(expected, stored, strict=True):
         assert dict(zip(SYNCED_COLUMNS, back, strict=True)) == {c: row[c] for c in SYNCED_COLUMNS}
     stored_prices = sorted(prices, key=repr)
-    sent = [(r["openrouter_id"], *(p[c] for c in PRICE_ROW_COLUMNS[1:])) for r in generated for p in r["prices"]]
+    sent = [(r["openrouter_id"], *price) for r in generated for price in r["prices"]]
     sent.sort(key=repr)
     assert stored_prices == sent
 
