@@ -258,8 +258,11 @@ def test_the_pool_and_the_rate_limit_hold(handwritten_catalog):
     assert len(fetched.bodies) == 450 and not fetched.failed
     assert peak[0] <= 8
     starts.sort()
+    # The client starts requests 1/60 s apart; arrivals at the server add a few ms of scheduling jitter, so a
+    # window may catch a couple more. Over the whole run the rate cannot be beaten.
+    assert starts[-1] - starts[0] >= (450 - 1) / 60 * 0.99
     busiest = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
-    assert busiest <= 61  # the limiter spaces starts 1/60 s apart; one more for the server's clock granularity
+    assert busiest <= 63
 
 
 def test_a_write_killed_mid_transaction_leaves_the_endpoints_unchanged(
