@@ -17,7 +17,8 @@ from pydantic import Field
 
 from catalog_pipeline.assets import CATALOG_CHECK_KEYS
 from catalog_pipeline.resources.openrouter import OpenRouterClient
-from catalog_pipeline.resources.postgres import CatalogDatabase, scrub_url
+from catalog_pipeline.resources.postgres import CatalogDatabase
+from catalog_pipeline.secrets import scrub_resources
 
 
 class AlertWebhook(ConfigurableResource):
@@ -43,7 +44,7 @@ class AlertWebhook(ConfigurableResource):
 
 
 def _scrubbed(text: str, catalog_db: CatalogDatabase, openrouter: OpenRouterClient) -> str:
-    return openrouter.scrub(scrub_url(text, catalog_db.url))[:1500]
+    return scrub_resources(text, catalog_db, openrouter)[:1500]
 
 
 @run_failure_sensor(name="alert_on_failed_run", default_status=DefaultSensorStatus.RUNNING)

@@ -338,16 +338,6 @@ def capabilities(model_id: str, model: dict[str, Any], vision: bool, web_search_
     }
 
 
-def _token_price(priced: Any, component: str) -> Decimal | None:
-    """A base token price per million, for a model billed per token at a fixed price; else None."""
-    if priced.billing_unit != "token" or priced.kind == "variable":
-        return None
-    for row in priced.rows:
-        if row.component == component and not row.condition and row.unit == "token":
-            return row.price_per_million
-    return None
-
-
 def _alias_target(value: Any) -> str | None:
     """The slug a `~…-latest` alias points to: the API sends {"name", "slug"}."""
     if isinstance(value, dict):
@@ -400,8 +390,8 @@ def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
         "output_modalities": sorted(outputs),
         "context_length": context_length,
         "max_completion_tokens": max_completion,
-        "input_cost_per_million": _token_price(priced, "prompt"),
-        "output_cost_per_million": _token_price(priced, "completion"),
+        "input_cost_per_million": priced.per_million("prompt"),
+        "output_cost_per_million": priced.per_million("completion"),
         "pricing_kind": priced.kind,
         "pricing": clean_json(model.get("pricing")) if isinstance(model.get("pricing"), dict) else None,
         "capabilities": capabilities(model_id, model, "image" in inputs, web_search_paid),
@@ -412,8 +402,8 @@ def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
         "openrouter_created_at": parse_unix_seconds(model.get("created")),
         "expiration_date": parse_date(model.get("expiration_date")),
         "billing_unit": priced.billing_unit,
-        "cache_read_cost_per_million": _token_price(priced, "input_cache_read"),
-        "cache_write_cost_per_million": _token_price(priced, "input_cache_write"),
+        "cache_read_cost_per_million": priced.per_million("input_cache_read"),
+        "cache_write_cost_per_million": priced.per_million("input_cache_write"),
         "knowledge_cutoff": parse_date(model.get("knowledge_cutoff")),
         "alias_target": _alias_target(model.get("alias_target")),
         "reasoning": clean_json(reasoning) if isinstance(reasoning, dict) else None,

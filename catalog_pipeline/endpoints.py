@@ -94,14 +94,6 @@ def classify_endpoints(model_id: str, endpoints: list[Any]) -> tuple[list[Classi
         seen.add(tag)
         priced = price_model(endpoint.get("pricing"))
 
-        def token_price(component: str, priced=priced) -> Any:
-            if priced.billing_unit != "token" or priced.kind == "variable":
-                return None
-            return next(
-                (r.price_per_million for r in priced.rows if r.component == component and not r.condition),
-                None,
-            )
-
         caching = endpoint.get("supports_implicit_caching")
         quantization = clean_text(endpoint.get("quantization"))
         rows.append(
@@ -117,9 +109,9 @@ def classify_endpoints(model_id: str, endpoints: list[Any]) -> tuple[list[Classi
                 "supports_implicit_caching": caching if isinstance(caching, bool) else None,
                 "billing_unit": priced.billing_unit,
                 "pricing_kind": priced.kind,
-                "input_cost_per_million": token_price("prompt"),
-                "output_cost_per_million": token_price("completion"),
-                "cache_read_cost_per_million": token_price("input_cache_read"),
+                "input_cost_per_million": priced.per_million("prompt"),
+                "output_cost_per_million": priced.per_million("completion"),
+                "cache_read_cost_per_million": priced.per_million("input_cache_read"),
                 "pricing": clean_json(endpoint.get("pricing")) if isinstance(endpoint.get("pricing"), dict) else None,
                 "prices": priced.rows,
             }

@@ -66,6 +66,15 @@ class PricedModel(NamedTuple):
     problems: tuple[str, ...]  # what was set aside, in words
     unknown_keys: tuple[str, ...]  # keys stored with an unknown unit
 
+    def per_million(self, component: str) -> Decimal | None:
+        """A base token price per million, for a model billed per token at a fixed price; else None."""
+        if self.billing_unit != "token" or self.kind == "variable":
+            return None
+        for row in self.rows:
+            if row.component == component and not row.condition and row.unit == "token":
+                return row.price_per_million
+        return None
+
 
 def parse_price(value: Any) -> Decimal | None:
     """A price (USD per token or per unit) as an exact Decimal, or None when it is missing or unparseable."""

@@ -10,29 +10,60 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from catalog_pipeline.resources.openrouter import FetchedCatalog, parse_catalog_body
+from catalog_pipeline.resources.openrouter import FetchedCatalog, FetchedEndpoints, parse_catalog_body
 from catalog_pipeline.state import state_dir
 
 
-def archive_catalog(catalog: FetchedCatalog, run_id: str, scrub: Callable[[str], str]) -> Path:
-    """Write the fetched responses, scrubbed of secrets, to $CATALOG_STATE_DIR/raw/<UTC time>_<run id>.json.gz."""
+def _write(fetched_at: datetime, run_id: str, suffix: str, document: dict) -> Path:
+    """$CATALOG_STATE_DIR/raw/<UTC time>_<run id><suffix>.json.gz, written."""
     folder = state_dir() / "raw"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{catalog.fetched_at:%Y%m%dT%H%M%SZ}_{run_id[:8]}.json.gz"
-    document = {
-        "fetched_at": catalog.fetched_at.isoformat(),
-        "sources": catalog.sources,
-        "responses": {url: scrub(body.decode("utf-8", "replace")) for url, body in catalog.bodies.items()},
-    }
+    path = folder / f"{fetched_at:%Y%m%dT%H%M%SZ}_{run_id[:8]}{suffix}.json.gz"
     with gzip.open(path, "wt", encoding="utf-8") as handle:
         json.dump(document, handle)
     return path
 
 
+def _read(path: str | Path) -> dict:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def archive_catalog(catalog: FetchedCatalog, run_id: str, scrub: Callable[[str], str]) -> Path:
+    """Write the fetched responses, scrubbed of secrets, to $CATALOG_STATE_DIR/raw/<UTC time>_<run id>.json.gz."""
+    document = {
+        "fetched_at": catalog.fetched_at.isoformat(),
+        "sources": catalog.sources,
+        "responses": {url: scrub(body.decode("utf-8", "replace")) for url, body in catalog.bodies.items()},
+    }
+    return _write(catalog.fetched_at, run_id, "", document)
+
+
+def archive_endpoints(fetched: FetchedEndpoints, catalog: list[str], run_id: str, scrub: Callable[[str], str]) -> Path:
+    """Write each model's endpoints answer (and why the failed ones failed) beside the catalog's archive."""
+    document = {
+        "fetched_at": fetched.fetched_at.isoformat(),
+        "catalog": catalog,
+        "answers": {k: scrub(v.decode("utf-8", "replace")) for k, v in fetched.bodies.items()},
+        "failed": fetched.failed,
+    }
+    return _write(fetched.fetched_at, run_id, "_endpoints", document)
+
+
+def load_endpoints_archive(path: str | Path) -> tuple[FetchedEndpoints, list[str]]:
+    """(the endpoints an earlier sync fetched, the catalog it fetched them for), from its archive."""
+    document = _read(path)
+    fetched = FetchedEndpoints(
+        bodies={k: v.encode("utf-8") for k, v in document["answers"].items()},
+        failed=document["failed"],
+        fetched_at=datetime.fromisoformat(document["fetched_at"]),
+    )
+    return fetched, document["catalog"]
+
+
 def load_archive(path: str | Path) -> FetchedCatalog:
     """The catalog as an earlier sync fetched it, rebuilt from its archive."""
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        document = json.load(handle)
+    document = _read(path)
     catalog = FetchedCatalog(fetched_at=datetime.fromisoformat(document["fetched_at"]))
     for url in document["sources"]:
         body = document["responses"][url].encode("utf-8")

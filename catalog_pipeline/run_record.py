@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from dagster import HookContext, failure_hook
 
 from catalog_pipeline.resources.openrouter import MODELS_PATH, redact_url
-from catalog_pipeline.resources.postgres import scrub_url
+from catalog_pipeline.secrets import scrub_resources
 from catalog_pipeline.store import record_sync_run, sync_run_committed
 
 
@@ -15,7 +15,7 @@ def record_failed_run(context: HookContext) -> None:
     catalog_db, openrouter = context.resources.catalog_db, context.resources.openrouter
     error = context.op_exception
     message = f"{type(error).__name__}: {error}" if error is not None else "the step failed"
-    message = openrouter.scrub(scrub_url(message, catalog_db.url))[:2000]
+    message = scrub_resources(message, catalog_db, openrouter)[:2000]
     record = context.instance.get_run_record_by_id(context.run_id)
     started = record.start_time if record and record.start_time else datetime.now(UTC).timestamp()
     try:

@@ -15,6 +15,13 @@ def url_password(url: str | None) -> str | None:
         return None
 
 
+def scrub_resources(text: str, catalog_db: object, openrouter: object) -> str:
+    """The text without the database URL and password (catalog_db) and the API key (openrouter)."""
+    from catalog_pipeline.resources.postgres import scrub_url  # the resources import this module
+
+    return openrouter.scrub(scrub_url(text, catalog_db.url))
+
+
 def scrub(text: str, *secrets: str | None) -> str:
     """The text with every secret (and its percent-decoded form) replaced by ***."""
     for secret in secrets:

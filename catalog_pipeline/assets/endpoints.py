@@ -1,7 +1,5 @@
 """Per-provider endpoints: fetch every active model's endpoints, and write them to ai_model_endpoints."""
 
-import gzip
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,9 +24,9 @@ from catalog_pipeline.assets.catalog import GROUP, OWNERS, SHOWN
 from catalog_pipeline.assets.checks import markdown_table, prices_sane_result
 from catalog_pipeline.endpoint_store import active_endpoint_counts, endpoints_report_markdown, write_endpoints
 from catalog_pipeline.endpoints import EndpointsRejected, classify_endpoints, endpoints_of
+from catalog_pipeline.raw_archive import archive_endpoints, load_endpoints_archive
 from catalog_pipeline.resources.openrouter import OpenRouterClient, endpoints_path, fetch_endpoints
 from catalog_pipeline.resources.postgres import CatalogDatabase, set_local
-from catalog_pipeline.state import state_dir
 from catalog_pipeline.store import column_descriptions
 
 
@@ -54,11 +52,8 @@ def raw_openrouter_endpoints(
         )
     catalog = list(listed)
     if config.replay_archive:
-        with gzip.open(config.replay_archive, "rt", encoding="utf-8") as handle:
-            document = json.load(handle)
-        bodies = {k: v.encode("utf-8") for k, v in document["answers"].items()}
-        failed, fetched_at, archive = document["failed"], document["fetched_at"], Path(config.replay_archive)
-        catalog = document["catalog"]
+        fetched, catalog = load_endpoints_archive(config.replay_archive)
+        archive = Path(config.replay_archive)
     else:
         paths = {model_id: endpoints_path(model_id, path) for model_id, path in listed.items()}
         fetched = fetch_endpoints(
@@ -69,16 +64,10 @@ def raw_openrouter_endpoints(
             deadline_seconds=openrouter.endpoints_deadline_seconds,
             on_progress=context.log.info,
         )
-        bodies, failed, fetched_at = fetched.bodies, fetched.failed, fetched.fetched_at.isoformat()
-        archive = (
-            state_dir() / "raw" / f"{fetched.fetched_at:%Y%m%dT%H%M%SZ}_{context.run.run_id[:8]}_endpoints.json.gz"
-        )
-        archive.parent.mkdir(parents=True, exist_ok=True)
-        with gzip.open(archive, "wt", encoding="utf-8") as handle:
-            answers = {k: openrouter.scrub(v.decode("utf-8", "replace")) for k, v in bodies.items()}
-            json.dump({"fetched_at": fetched_at, "catalog": catalog, "answers": answers, "failed": failed}, handle)
+        archive = archive_endpoints(fetched, catalog, context.run.run_id, openrouter.scrub)
+    bodies, failed = fetched.bodies, fetched.failed
     return MaterializeResult(
-        value={"bodies": bodies, "failed": failed, "catalog": catalog, "fetched_at": fetched_at},
+        value={"bodies": bodies, "failed": failed, "catalog": catalog, "fetched_at": fetched.fetched_at.isoformat()},
         metadata={
             "models": len(catalog),
             "answered": len(bodies),
