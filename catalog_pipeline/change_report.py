@@ -48,10 +48,10 @@ def change_report_markdown(outcome: SyncOutcome) -> str:
         if outcome.repriced_total > len(outcome.repriced):
             lines.append(f"\n…and {outcome.repriced_total - len(outcome.repriced)} more")
     if outcome.newly_expiring:
-        lines += ["", f"### Newly given an expiration date ({len(outcome.newly_expiring)})"]
-        lines += [f"- `{model_id}`: {day}" for model_id, day in outcome.newly_expiring[:25]]
-        if len(outcome.newly_expiring) > 25:
-            lines.append(f"- …and {len(outcome.newly_expiring) - 25} more")
+        lines += ["", f"### Newly given an expiration date ({outcome.newly_expiring_total})"]
+        lines += [f"- `{model_id}`: {day}" for model_id, day in outcome.newly_expiring]
+        if outcome.newly_expiring_total > len(outcome.newly_expiring):
+            lines.append(f"- …and {outcome.newly_expiring_total - len(outcome.newly_expiring)} more")
     if len(lines) == 2:
         lines.append("No changes since the last sync.")
     return "\n".join(lines)

@@ -232,7 +232,8 @@ def text_list(value: Any) -> list[str] | None:
 
 
 def provider_slug(model_id: Any) -> str:
-    """The id's part before '/'; raises ModelRejected for ids that cannot name a provider."""
+    """The author: the id's part before '/', without the '~' that marks an alias (`~google/gemini-pro-latest` is
+    Google's, see its alias_target); raises ModelRejected for ids that cannot name a provider."""
     if not isinstance(model_id, str) or not model_id.strip():
         raise ModelRejected("missing or non-string id")
     if len(model_id) > MAX_ID_LENGTH:
@@ -240,13 +241,14 @@ def provider_slug(model_id: Any) -> str:
     if clean_text(model_id) != model_id:
         raise ModelRejected("id contains characters Postgres cannot store")
     slug, sep, rest = model_id.partition("/")
+    slug = slug.removeprefix("~")
     if not sep or not slug.strip() or not rest.strip():
         raise ModelRejected("id has no provider part (expected 'provider/model')")
     return slug
 
 
 def provider_display_name(slug: str, model: dict[str, Any]) -> str:
-    known = PROVIDER_NAMES.get(slug) or PROVIDER_NAMES.get(slug.lstrip("~").lower())
+    known = PROVIDER_NAMES.get(slug) or PROVIDER_NAMES.get(slug.lower())
     if known:
         return known
     provider_name = clean_text(model.get("provider_name"))
@@ -296,15 +298,16 @@ def modality_sets(architecture: Any) -> tuple[frozenset[str], frozenset[str]]:
     return inputs or frozenset(), outputs or frozenset()
 
 
-def classify_modality(model_id: str, inputs: frozenset[str], outputs: frozenset[str]) -> str:
-    """One of MODALITIES, by the output-first rules in the order the catalog contract gives."""
+def classify_modality(inputs: frozenset[str], outputs: frozenset[str], named_embedding: bool = False) -> str:
+    """One of MODALITIES, by the output-first rules in the order the catalog contract gives; `named_embedding`
+    (the id says "embedding") makes a legacy text-output embedding model an embedding model."""
     if "image" in outputs:
         return "image"
     if "video" in outputs:
         return "video"
     if "audio" in outputs or "speech" in outputs:
         return "audio"
-    if "embeddings" in outputs or "embedding" in outputs or "rerank" in outputs or "embedding" in model_id:
+    if "embeddings" in outputs or "embedding" in outputs or "rerank" in outputs or named_embedding:
         return "embedding"
     if "image" in inputs or "audio" in inputs or "video" in inputs:
         return "multimodal"
@@ -318,6 +321,9 @@ def capabilities(model_id: str, model: dict[str, Any], vision: bool, web_search_
     has no such list: guessing tool support from a name would be worse than saying nothing.
     """
     lowered = model_id.lower()
+    # The model's own name, not its author: `nousresearch/*` holds "search" (17 models wrongly flagged across the
+    # 2024-2026 catalogs), while `openai/gpt-4o-search-preview` says it in its own name.
+    own_name = lowered.partition("/")[2]
     params = model.get("supported_parameters")
     names = {p for p in params if isinstance(p, str)} if isinstance(params, list) else None
     if names is not None:
@@ -330,7 +336,7 @@ def capabilities(model_id: str, model: dict[str, Any], vision: bool, web_search_
         "vision": vision,
         "web_search": web_search_paid
         or (names is not None and "web_search_options" in names)
-        or "search" in lowered
+        or "search" in own_name
         or lowered.endswith(":online"),
         "tool_calling": None if names is None else "tools" in names,
         "reasoning": reasoning,
@@ -385,7 +391,7 @@ def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
         "description": clean_text(model.get("description")),
         "provider": provider_display_name(slug, model),
         "provider_slug": slug,
-        "modality": classify_modality("embedding" if "embedding" in model_id.lower() else "", inputs, outputs),
+        "modality": classify_modality(inputs, outputs, "embedding" in model_id.lower()),
         "input_modalities": sorted(inputs),
         "output_modalities": sorted(outputs),
         "context_length": context_length,

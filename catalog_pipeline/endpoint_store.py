@@ -22,6 +22,7 @@ from catalog_pipeline.store import (
     columns_sql,
     copy_into_stage,
     price_period_statements,
+    record_run_part,
 )
 
 ENDPOINT_PRICE_COLUMNS = ("openrouter_id", "tag", *PRICE_ROW_COLUMNS[1:])
@@ -76,7 +77,7 @@ _DEACTIVATE = """
             AND ((e.openrouter_id = ANY(%(answered)s)
                   AND NOT EXISTS (SELECT 1 FROM ai_model_endpoints_stage s
                                    WHERE s.openrouter_id = e.openrouter_id AND s.tag = e.tag))
-                 OR NOT (e.openrouter_id = ANY(%(catalog)s)))
+                 OR (%(catalog)s::text[] IS NOT NULL AND NOT (e.openrouter_id = ANY(%(catalog)s))))
          RETURNING e.openrouter_id, e.tag, e.provider_name),
     closed AS (
          UPDATE ai_model_endpoint_prices p SET valid_to = %(ts)s
@@ -110,25 +111,44 @@ def active_endpoint_counts(conn: psycopg.Connection) -> dict[str, int]:
     return dict(rows.fetchall())
 
 
+def uncovered_models(conn: psycopg.Connection, excused: Sequence[str]) -> list[str]:
+    """Active models without an active endpoint, but for the `excused` (failed, served by another, none listed)."""
+    rows = conn.execute(
+        """SELECT m.openrouter_id FROM ai_models m
+            WHERE m.is_active AND NOT (m.openrouter_id = ANY(%s))
+              AND NOT EXISTS (SELECT 1 FROM ai_model_endpoints e
+                               WHERE e.openrouter_id = m.openrouter_id AND e.is_active)
+            ORDER BY 1""",
+        (list(excused),),
+    )
+    return [r[0] for r in rows]
+
+
 def write_endpoints(
     conn: psycopg.Connection,
     rows: Iterable[Mapping[str, Any]],
     observations: Iterable[Mapping[str, Any]],
     *,
     answered: Sequence[str],
-    catalog: Sequence[str],
+    catalog: Sequence[str] | None,
     keep_observation_days: float,
     run_id: str | None = None,
     synced_at: datetime | None = None,
     settings: Mapping[str, str] | None = None,
 ) -> EndpointOutcome:
     """Write the endpoints of the `answered` models in one transaction; deactivate the endpoints of models no
-    longer in `catalog`; append the observations and prune those older than `keep_observation_days`."""
+    longer in `catalog` (None: a replay, which cannot see the catalog); append the observations and prune those
+    older than `keep_observation_days`."""
     with conn.transaction():
         set_local(conn, dict(settings or {}))
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
         ts = synced_at or conn.execute("SELECT now()").fetchone()[0]
-        params = {"ts": ts, "run_id": run_id, "answered": list(answered), "catalog": list(catalog)}
+        params = {
+            "ts": ts,
+            "run_id": run_id,
+            "answered": list(answered),
+            "catalog": None if catalog is None else list(catalog),
+        }
         prices: list[tuple[str, str, list]] = []
 
         def endpoint_rows() -> Iterator[list[Any]]:
@@ -162,6 +182,8 @@ def write_endpoints(
                 for observation in observation_rows:
                     copy.write_row([_jsonb(v) for v in observation])
                     count += 1
+        if run_id is not None:  # in this transaction: the run's row says the endpoints were written iff they were
+            record_run_part(conn, run_id=run_id, part="endpoints", written=True, started_at=ts)
         pruned = conn.execute(
             "DELETE FROM ai_model_endpoint_observations "
             "WHERE observed_at < %s::timestamptz - make_interval(secs => %s)",

@@ -13,7 +13,12 @@ import re
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-# Top-level and override keys by unit, as the API documents them (PublicPricing, PricingOverride).
+# Top-level and override keys by unit. OpenRouter's spec (PublicPricing) is not to be trusted on every key; each unit
+# below is held against the providers' own price sheets and the real catalogs in shared/fixtures:
+# - image_output is per token, not "per output image" as the spec says: google/gemini-3-pro-image sends "0.00012",
+#   Google's published $120 per million image-output tokens (2026-08-22 fixture).
+# - audio_output likewise: openai/gpt-audio's "0.000064" is OpenAI's $64 per million audio output tokens.
+# - image changed meaning between eras, so its unit is decided per value (image_unit below).
 TOKEN_KEYS = frozenset(
     {
         "prompt",
@@ -26,9 +31,15 @@ TOKEN_KEYS = frozenset(
         "audio_output",
         "input_audio_cache",
         "image_token",
+        "image_output",
     }
 )
-UNIT_KEYS = {"image": "image", "image_output": "image", "request": "request", "web_search": "search"}
+UNIT_KEYS = {"request": "request", "web_search": "search"}
+# Below this, an `image` price is per token: no per-image price in the 2024-11-10 and 2025-04-23 catalogs is lower
+# (the cheapest is meta-llama/llama-3.2-11b-vision-instruct's $0.000079475 an image), while the 2026 per-token ones
+# are at most a few millionths (google/gemini-embedding-2's "0.00000045" is Google's $0.45 per million image
+# tokens). At or above it, per image unless it equals the prompt price (see image_unit).
+_IMAGE_TOKEN_PRICE_BELOW = Decimal("0.00005")
 NON_PRICE_KEYS = frozenset({"discount", "units", "overrides"})
 OVERRIDE_CONDITIONS = frozenset({"min_prompt_tokens", "utc_start", "utc_end"})
 
@@ -58,11 +69,9 @@ class PriceRow(NamedTuple):
 class PricedModel(NamedTuple):
     """What a model's pricing object says, all of it."""
 
-    rows: list[PriceRow]
+    rows: list[PriceRow]  # every price; never a variable-price marker, which is not a price
     billing_unit: str | None  # 'token', or the unit of the main price of a model not billed per token
     kind: str | None  # paid, free or variable
-    prompt: Decimal | None  # per token, the base prices (None when missing or unparseable)
-    completion: Decimal | None
     problems: tuple[str, ...]  # what was set aside, in words
     unknown_keys: tuple[str, ...]  # keys stored with an unknown unit
 
@@ -147,7 +156,23 @@ def _row(component: str, unit: str | None, price: Decimal, condition: str = "", 
     )
 
 
-def _key_unit(key: str) -> str | None:
+def image_unit(price: Decimal, prompt: Decimal | None) -> str:
+    """The unit of an `image` price, which OpenRouter's API changed between eras.
+
+    Until 2025 it was per input image: anthropic/claude-3.5-sonnet "0.0048" (Anthropic's ~1,600 tokens of a
+    1-megapixel image at $3 per million), openai/gpt-4o "0.0036125" (2024-11-10 catalog). In 2026 it is per image
+    token, at the prompt price for every text model that has it (17 of 17 in the 2026-05-16 catalog, e.g.
+    google/gemini-3-pro-image "0.000002" beside prompt "0.000002"), while an image model still prices an image
+    (x-ai/grok-imagine-image-quality "0.01", prompt "0").
+    """
+    if price == prompt and price != 0 or 0 < price < _IMAGE_TOKEN_PRICE_BELOW:
+        return "token"
+    return "image"
+
+
+def _key_unit(key: str, price: Decimal, prompt: Decimal | None) -> str | None:
+    if key == "image":
+        return image_unit(price, prompt)
     return "token" if key in TOKEN_KEYS else UNIT_KEYS.get(key)
 
 
@@ -236,15 +261,16 @@ def _key_rows(
     condition: str = "",
     **extra: Any,
 ) -> list[PriceRow]:
-    """A row per priced key, in its documented unit (an unknown key is stored with none and noted)."""
+    """A row per priced key, in its unit (an unknown key is stored with none and noted)."""
     rows = []
+    prompt = parse_price(dict(items).get("prompt"))
     for key, value in items:
         name = _clean(str(key))
         price = parse_price(value)
         if price is None:
             problems.append(f"{where}{name} price missing or unparseable: {str(value)[:40]!r}")
             continue
-        unit = _key_unit(name)
+        unit = _key_unit(name, price, prompt)
         if unit is None:
             unknown.append(name)
         rows.append(_row(name, unit, price, condition, **extra))
@@ -259,7 +285,7 @@ def _clean(text: str) -> str:
 def price_model(pricing: Any) -> PricedModel:
     """Every price of a pricing object, its billing unit and its kind (paid, free or variable)."""
     if not isinstance(pricing, dict):
-        return PricedModel([], None, None, None, None, ("pricing missing",), ())
+        return PricedModel([], None, None, ("pricing missing",), ())
     problems: list[str] = []
     unknown: list[str] = []
     base = _key_rows([(k, v) for k, v in pricing.items() if k not in NON_PRICE_KEYS], problems, unknown)
@@ -280,11 +306,12 @@ def price_model(pricing: Any) -> PricedModel:
         if value is None and key not in pricing:
             problems.append(f"{key} price missing")
     billing_unit = _billing_unit(prompt, completion, units)
-    rows = _unique(base + units + overrides)
+    # "-1" marks a router whose price depends on the model it picks: a marker, not a price, stored nowhere.
+    rows = [r for r in _unique(base + units + overrides) if r.price >= 0]
     if billing_unit not in ("token", None):
         # The API repeats the unit price in prompt or completion, or sends them as "0": neither is a token price.
         rows = [r for r in rows if r.condition or r.component not in ("prompt", "completion")]
-    return PricedModel(rows, billing_unit, kind, prompt, completion, tuple(problems), tuple(unknown))
+    return PricedModel(rows, billing_unit, kind, tuple(problems), tuple(unknown))
 
 
 def _unique(rows: list[PriceRow]) -> list[PriceRow]:

@@ -39,26 +39,29 @@ def archive_catalog(catalog: FetchedCatalog, run_id: str, scrub: Callable[[str],
     return _write(catalog.fetched_at, run_id, "", document)
 
 
-def archive_endpoints(fetched: FetchedEndpoints, catalog: list[str], run_id: str, scrub: Callable[[str], str]) -> Path:
-    """Write each model's endpoints answer (and why the failed ones failed) beside the catalog's archive."""
+def archive_endpoints(fetched: FetchedEndpoints, run_id: str, scrub: Callable[[str], str]) -> Path:
+    """Write each endpoints answer by path (and why the failed ones failed), and which model asked for which path,
+    beside the catalog's archive."""
     document = {
         "fetched_at": fetched.fetched_at.isoformat(),
-        "catalog": catalog,
+        "asked": fetched.asked,
         "answers": {k: scrub(v.decode("utf-8", "replace")) for k, v in fetched.bodies.items()},
         "failed": fetched.failed,
     }
     return _write(fetched.fetched_at, run_id, "_endpoints", document)
 
 
-def load_endpoints_archive(path: str | Path) -> tuple[FetchedEndpoints, list[str]]:
-    """(the endpoints an earlier sync fetched, the catalog it fetched them for), from its archive."""
+def load_endpoints_archive(path: str | Path) -> FetchedEndpoints:
+    """The endpoints an earlier sync fetched, from its archive. An archive from before answers were kept by path
+    (it has a "catalog" list instead of "asked") keyed them by model id: each id is then its own path."""
     document = _read(path)
-    fetched = FetchedEndpoints(
+    asked = document.get("asked") or {m: m for m in document["catalog"]}
+    return FetchedEndpoints(
+        asked=asked,
         bodies={k: v.encode("utf-8") for k, v in document["answers"].items()},
         failed=document["failed"],
         fetched_at=datetime.fromisoformat(document["fetched_at"]),
     )
-    return fetched, document["catalog"]
 
 
 def load_archive(path: str | Path) -> FetchedCatalog:
@@ -67,7 +70,7 @@ def load_archive(path: str | Path) -> FetchedCatalog:
     catalog = FetchedCatalog(fetched_at=datetime.fromisoformat(document["fetched_at"]))
     for url in document["sources"]:
         body = document["responses"][url].encode("utf-8")
-        models = parse_catalog_body(body, status=200, content_type="application/json", where=url)
+        models = parse_catalog_body(body, status=200, content_type="application/json", where=url).models
         catalog.models += models
         catalog.bodies[url] = body
         catalog.listed[url] = len(models)

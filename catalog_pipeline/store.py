@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -64,6 +64,7 @@ class SyncOutcome:
     repriced_total: int = 0
     moves: list[dict[str, Any]] = field(default_factory=list)  # token prices moved 10× or across zero, context shrunk
     newly_expiring: list[tuple[str, Any]] = field(default_factory=list)  # (id, expiration date) new this sync
+    newly_expiring_total: int = 0
 
     @property
     def unchanged(self) -> int:
@@ -212,10 +213,12 @@ _MOVES = sql.SQL(
     output=_MOVED.format(c=sql.Identifier("output_cost_per_million")),
 )
 _NEWLY_EXPIRING = """
-    SELECT s.openrouter_id, s.expiration_date
-      FROM ai_models_stage s JOIN ai_models m ON m.openrouter_id = s.openrouter_id
-     WHERE m.expiration_date IS NULL AND s.expiration_date IS NOT NULL
-     ORDER BY s.openrouter_id COLLATE "C" """
+    WITH new AS (
+         SELECT s.openrouter_id COLLATE "C" AS openrouter_id, s.expiration_date
+           FROM ai_models_stage s JOIN ai_models m ON m.openrouter_id = s.openrouter_id
+          WHERE m.expiration_date IS NULL AND s.expiration_date IS NOT NULL)
+    SELECT (SELECT count(*) FROM new),
+           ARRAY(SELECT ARRAY[openrouter_id, expiration_date::text] FROM new ORDER BY 1 LIMIT %(limit)s)"""
 
 # Active rows the catalog no longer lists become inactive, and their open price periods close.
 _DEACTIVATE = """
@@ -335,11 +338,45 @@ def write_catalog(
 
 
 def sync_run_committed(conn: psycopg.Connection, run_id: str) -> bool:
-    """Whether the write of this Dagster run was committed: its success row is written in the same transaction."""
+    """Whether the catalog write of this Dagster run was committed: its row is written in the same transaction."""
     row = conn.execute(
-        "SELECT 1 FROM ai_model_sync_runs WHERE dagster_run_id = %s AND outcome = 'success'", (run_id,)
+        "SELECT 1 FROM ai_model_sync_runs WHERE dagster_run_id = %s AND catalog_outcome = 'written'", (run_id,)
     ).fetchone()
     return row is not None
+
+
+def record_run_part(
+    conn: psycopg.Connection,
+    *,
+    run_id: str,
+    part: str | None,
+    written: bool,
+    started_at: datetime,
+    stage: str | None = None,
+    error: str | None = None,
+    source_url: str | None = None,
+) -> None:
+    """Say on the run's ai_model_sync_runs row what became of one part (`catalog` or `endpoints`; None: neither,
+    as for a step failing after its write committed): written, or failed in `stage` with `error`, which makes the
+    whole run failed. A run without a row yet gets one."""
+    values: dict[str, Any] = {}
+    if part is not None:
+        values[{"catalog": "catalog_outcome", "endpoints": "endpoints_outcome"}[part]] = (
+            "written" if written else "failed"
+        )
+    if not written:
+        values |= {"outcome": "failed", "stage": stage, "error": error}
+    assignments = sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in values)
+    updated = conn.execute(
+        sql.SQL(
+            "UPDATE ai_model_sync_runs SET {}, finished_at = clock_timestamp() WHERE dagster_run_id = %(run)s"
+        ).format(assignments),
+        {**values, "run": run_id},
+    ).rowcount
+    if not updated:
+        record_sync_run(
+            conn, run_id=run_id, started_at=started_at, source_url=source_url, **{"outcome": "success", **values}
+        )
 
 
 def _write(
@@ -364,7 +401,7 @@ def _write(
     total = _stage(conn, rows)
     reactivated, repriced_total, added, returned, repriced = conn.execute(_REPORT_CHANGES, params).fetchone()
     moves = conn.execute(_MOVES).fetchall()
-    newly_expiring = conn.execute(_NEWLY_EXPIRING).fetchall()
+    expiring_total, newly_expiring = conn.execute(_NEWLY_EXPIRING, params).fetchone()
     conn.execute(_CLOSE_PERIODS, params)
     periods_opened = conn.execute(_OPEN_PERIODS, params).rowcount
     prices_closed = conn.execute(_CLOSE_PRICES, params).rowcount
@@ -393,10 +430,19 @@ def _write(
         repriced=[_repriced(r) for r in repriced],
         repriced_total=repriced_total,
         moves=[_move(m) for m in moves],
-        newly_expiring=newly_expiring,
+        newly_expiring=[(model_id, date.fromisoformat(day)) for model_id, day in newly_expiring],
+        newly_expiring_total=expiring_total,
     )
     if run_record is not None:
-        record_sync_run(conn, run_id=run_id, outcome="success", finished_at=ts, **outcome.run_counts(), **run_record)
+        record_sync_run(
+            conn,
+            run_id=run_id,
+            outcome="success",
+            catalog_outcome="written",
+            finished_at=ts,
+            **outcome.run_counts(),
+            **run_record,
+        )
     return outcome
 
 
@@ -430,7 +476,7 @@ def record_sync_run(
     source_url: str | None = None,
     error: str | None = None,
     stage: str | None = None,
-    **counts: int | None,
+    **counts: int | str | None,
 ) -> None:
     """One ai_model_sync_runs row. Failed syncs call this after their rollback, on a fresh transaction."""
     values: dict[str, Any] = {

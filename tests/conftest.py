@@ -57,22 +57,28 @@ def load_json(path: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def real_catalog() -> Callable[[str], dict[str, Any]]:
-    """A loader of the real OpenRouter responses (a fresh deep copy each call, safe to mutate)."""
+def real_file() -> Callable[[str], Any]:
+    """A loader of the real OpenRouter responses by file name (a fresh deep copy each call, safe to mutate)."""
     folder = fixtures_dir()
     if not folder.is_dir():
         reason = f"real OpenRouter fixtures not found at {folder} (set CATALOG_FIXTURES_DIR)"
         if os.environ.get("CATALOG_REQUIRE_REAL_FIXTURES") == "1":
             pytest.fail(f"CATALOG_REQUIRE_REAL_FIXTURES=1 but {reason}")
         pytest.skip(reason)
-    cache: dict[str, dict[str, Any]] = {}
+    cache: dict[str, Any] = {}
 
-    def load(date: str) -> dict[str, Any]:
-        if date not in cache:
-            cache[date] = load_json(folder / REAL_FIXTURES[date])
-        return copy.deepcopy(cache[date])
+    def load(name: str) -> Any:
+        if name not in cache:
+            cache[name] = load_json(folder / name)
+        return copy.deepcopy(cache[name])
 
     return load
+
+
+@pytest.fixture
+def real_catalog(real_file) -> Callable[[str], dict[str, Any]]:
+    """A loader of the real catalogs by date (REAL_FIXTURES)."""
+    return lambda date: real_file(REAL_FIXTURES[date])
 
 
 @pytest.fixture
@@ -161,11 +167,19 @@ ENDPOINTS_PATH = re.compile(r"^/api/v1/models/(.+)/endpoints$")
 
 
 def serve_endpoints(server, models: dict[str, dict[str, Any]], answers: dict[str, Any] | None = None) -> None:
-    """Answer GET /models/{id}/endpoints: from `answers` (a model id's whole answer, or a werkzeug Response), else
-    endpoints derived from the model's own data (endpoint_data.py)."""
+    """Answer GET /models/{author}/{slug}/endpoints as OpenRouter does: the path is the model's links.details (its
+    canonical slug) when it has one, and the answer is about the model at that path; paths shared by a variant and
+    its base answer for the base, as the real 2026-05-16 answers do. The body is `answers[model id]` (a whole
+    answer, or a werkzeug Response), else endpoints derived from the model's own data (endpoint_data.py)."""
+    owners: dict[str, str] = {}
+    for model_id, model in models.items():
+        links = model.get("links") if isinstance(model.get("links"), dict) else {}
+        path = links.get("details") if isinstance(links.get("details"), str) else f"/api/v1/models/{model_id}/endpoints"
+        if path not in owners or ":" in owners[path]:
+            owners[path] = model_id
 
     def answer(request):
-        model_id = unquote(ENDPOINTS_PATH.match(request.path).group(1))
+        model_id = owners.get(request.path) or unquote(ENDPOINTS_PATH.match(request.path).group(1))
         if answers and model_id in answers:
             given = answers[model_id]
             return (

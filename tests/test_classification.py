@@ -21,6 +21,7 @@ from catalog_pipeline.classification import (
     modality_sets,
     parse_unix_seconds,
     provider_display_name,
+    provider_slug,
 )
 from catalog_pipeline.prices import parse_price, per_million, price_model, sign
 
@@ -146,7 +147,7 @@ def test_pricing_kind_and_costs(pricing, kind, input_pm, output_pm, problems):
 )
 def test_modality_rules(architecture, model_id, expected):
     inputs, outputs = modality_sets(architecture)
-    assert classify_modality(model_id, inputs, outputs) == expected
+    assert classify_modality(inputs, outputs, "embedding" in model_id) == expected
 
 
 def test_unknown_outputs_are_counted():
@@ -179,7 +180,7 @@ def test_unknown_outputs_are_counted():
     ],
 )
 def test_provider_display_name(model_id, model, expected):
-    assert provider_display_name(model_id.split("/")[0], model) == expected
+    assert provider_display_name(provider_slug(model_id), model) == expected
 
 
 @pytest.mark.parametrize(
@@ -264,6 +265,39 @@ def test_capabilities_prefer_structured_fields_over_id_heuristics():
     }
     online, _ = classify_model({"id": "openai/gpt-4o:online", "supported_parameters": []})
     assert online["capabilities"]["web_search"] is True
+
+
+@pytest.mark.parametrize(
+    ("model_id", "expected"),
+    [
+        # Real ids from the 2024-11-10 to 2026-06-24 catalogs: the author `nousresearch` holds "search", and
+        # none of its models searches the web (17 were flagged when the whole id was matched).
+        ("nousresearch/hermes-3-llama-3.1-405b", False),
+        ("nousresearch/hermes-3-llama-3.1-405b:free", False),
+        ("nousresearch/hermes-4-70b", False),
+        ("nousresearch/deephermes-3-llama-3-8b-preview:free", False),
+        ("nousresearch/nous-hermes-2-mixtral-8x7b-dpo", False),
+        # The model's own name says it, or it is an :online variant.
+        ("openai/gpt-4o-search-preview", True),
+        ("openai/gpt-4o-mini-search-preview", True),
+        ("meta-llama/llama-3.3-70b-instruct:online", True),
+        ("meta-llama/llama-3.3-70b-instruct", False),
+    ],
+)
+def test_web_search_is_read_from_the_models_own_name(model_id, expected):
+    row, _ = classify_model({"id": model_id, "supported_parameters": []})
+    assert row["capabilities"]["web_search"] is expected
+
+
+def test_an_alias_belongs_to_its_author():
+    """`~google/gemini-pro-latest` (2026-08-22 catalog) is Google's alias: a filter on provider_slug 'google' finds
+    it."""
+    row, _ = classify_model({"id": "~google/gemini-pro-latest", "alias_target": {"slug": "google/gemini-3.1-pro"}})
+    assert (row["provider_slug"], row["provider"], row["openrouter_id"]) == (
+        "google",
+        "Google",
+        "~google/gemini-pro-latest",
+    )
 
 
 def test_duplicates_keep_the_first():

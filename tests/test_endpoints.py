@@ -10,6 +10,7 @@ import pytest
 from conftest import (
     DATA_DIR,
     check_results,
+    failure_text,
     load_json,
     materialization_metadata,
     run_log_lines,
@@ -55,7 +56,7 @@ def test_a_sync_writes_every_endpoint_with_exact_values(
     )
     expected += 4
     assert pg.execute("SELECT count(*) FROM ai_model_endpoints WHERE is_active").fetchone() == (expected,)
-    assert lines[-1].startswith("endpoints: 23/23 models done, 0 failed, ")
+    assert lines[-1].startswith("endpoints: 23/23 answers done (23 models), 0 failed, ")
 
     assert _endpoint(pg, GPT4O, "openai", "provider_name", "quantization", "context_length", "max_prompt_tokens",
                      "input_cost_per_million", "output_cost_per_million", "cache_read_cost_per_million",
@@ -188,17 +189,44 @@ def test_failed_models_keep_yesterdays_rows_and_are_listed(
     assert meta["deactivated"] == 0
 
 
-def test_too_many_failures_write_nothing_and_the_check_says_so(catalog_db, pg, openrouter, handwritten_catalog):
+def test_too_many_malformed_answers_write_nothing_and_the_check_says_so(
+    catalog_db, pg, openrouter, handwritten_catalog
+):
     assert run_sync(catalog_db, openrouter.serve(handwritten_catalog)).success
     before = pg.execute(SNAPSHOT).fetchall()
     observations = pg.execute("SELECT count(*) FROM ai_model_endpoint_observations").fetchone()
-    broken = {m["id"]: Response("", status=500) for m in handwritten_catalog["data"][:6]}
+    broken = {m["id"]: Response("not json", content_type="application/json") for m in handwritten_catalog["data"][:6]}
     result = run_sync(catalog_db, openrouter.serve(handwritten_catalog, endpoints=broken))
     assert not result.success
     coverage = check_results(result)["endpoints_cover_catalog"]
     assert not coverage.passed and coverage.metadata["failed_share"].value == round(6 / 23, 4)
     assert pg.execute(SNAPSHOT).fetchall() == before
     assert pg.execute("SELECT count(*) FROM ai_model_endpoint_observations").fetchone() == observations
+
+
+def test_an_endpoints_outage_stops_the_fetch_once_the_guard_has_decided(
+    catalog_db, pg, openrouter, handwritten_catalog
+):
+    """Every endpoints request answers 500 after a good day: once more models have failed than the guard allows
+    (4 of 23), nothing more is asked, yesterday's rows stay, and the step fails with the guard's message."""
+    assert run_sync(catalog_db, openrouter.serve(handwritten_catalog)).success
+    before = pg.execute(SNAPSHOT).fetchall()
+    openrouter.serve(
+        handwritten_catalog, endpoints={m["id"]: Response("", status=500) for m in handwritten_catalog["data"]}
+    )
+    client = OpenRouterClient(
+        base_url=openrouter.base_url, backoff_seconds=0.01, max_retries=4, endpoints_per_second=1000, endpoints_pool=2
+    )
+    result = run_sync(catalog_db, "", client=client)
+    assert not result.success
+    asked = [r for r, _ in openrouter.server.log if r.path.endswith("/endpoints")]
+    # Two models in a row failing after five tries each trip the breaker; the rest are tried once, until the
+    # guard's 4 allowed failures are exceeded: far fewer than 23 models × 5 tries.
+    assert len(asked) <= 2 * 5 + 2 * 5, len(asked)
+    assert "more than the 4 allowed" in failure_text(result) and "yesterday's endpoints are kept" in failure_text(
+        result
+    )
+    assert pg.execute(SNAPSHOT).fetchall() == before
 
 
 def test_429_with_retry_after_slows_all_and_everything_is_fetched(httpserver, handwritten_catalog):
@@ -224,7 +252,7 @@ def test_429_with_retry_after_slows_all_and_everything_is_fetched(httpserver, ha
     fetched = fetch_endpoints(
         client, {i: f"/models/{i}/endpoints" for i in ids}, pool=4, per_second=200, deadline_seconds=60
     )
-    assert fetched.failed == {} and set(fetched.bodies) == set(ids)
+    assert fetched.failed == {} and set(fetched.bodies) == {f"/models/{i}/endpoints" for i in ids}
     assert time.monotonic() - started >= 1.0  # the pool waited out the Retry-After
 
 

@@ -381,7 +381,8 @@ def test_real_2026_06_24_prices(real_catalog, catalog_db, pg, openrouter):
         Decimal("0.375"),
     )
     gemini = {c: (u, p, pm) for c, _, u, p, pm in _prices(pg, "google/gemini-3-pro-image")}
-    assert gemini["image"] == ("image", Decimal("0.000002"), None)
+    # 2026's `image` equals the prompt price: a price per image token, not a $0.000002 image.
+    assert gemini["image"] == ("token", Decimal("0.000002"), Decimal(2))
     assert gemini["audio"] == ("token", Decimal("0.000002"), Decimal(2))
     assert gemini["internal_reasoning"] == ("token", Decimal("0.000012"), Decimal(12))
     # No model is both unit-billed and given token prices.
@@ -416,10 +417,18 @@ def test_real_2026_08_22_tiers_cache_ttls_and_routers(real_catalog, catalog_db, 
         Decimal(10),
         Decimal("0.5"),
     )
+    # Google's published $120 per million image-output tokens and OpenAI's $64 per million audio output tokens.
+    image_output = {c: (u, pm) for c, cond, u, _, pm in _prices(pg, "google/gemini-3-pro-image") if not cond}
+    assert image_output["image_output"] == ("token", Decimal(120))
+    audio_output = {c: (u, pm) for c, cond, u, _, pm in _prices(pg, "openai/gpt-audio") if not cond}
+    assert audio_output["audio_output"] == ("token", Decimal(64))
     router = pg.execute(
         "SELECT pricing_kind, input_cost_per_million FROM ai_models WHERE openrouter_id = 'openrouter/auto-beta'"
     ).fetchone()
     assert router == ("variable", None)
+    # "-1" is the router's marker, not a price: no table stores it.
+    assert _prices(pg, "openrouter/auto-beta") == []
+    assert pg.execute("SELECT count(*) FROM ai_model_prices WHERE price < 0").fetchone() == (0,)
     assert _cost(pg, "openrouter/auto-beta", 1000, 1000) is None
     alias = pg.execute(
         "SELECT alias_target, reasoning->'supported_efforts' FROM ai_models "

@@ -1,6 +1,7 @@
 """Every asset check of the catalog: the truncation guard before the write, and the verdicts on the table."""
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 import pandas as pd
 import psycopg
@@ -30,6 +31,25 @@ MAX_SANE_UNIT_PRICE = {
     "song": 10,
 }
 MAX_SANE_OTHER_UNIT_PRICE = 100
+# Sane lower bounds for a paid price (zero is free, not judged): about a tenth of the lowest paid price of each
+# unit in the five real catalogs in shared/fixtures (token: inclusionai/ling-2.6-flash's cache read at $0.002 per
+# million; image: meta-llama/llama-3.2-11b-vision-instruct's $0.000079475 an input image; second:
+# qwen/qwen3-asr-flash's $0.000035; minute: voxtral's $0.0001; hour: whisper's $0.04; million characters:
+# kokoro's $0.62; search: cohere/rerank-v3.5's $0.001; request: $0.005; megapixel: flux.2-klein's $0.014; song:
+# lyria's $0.04). Below it, a price is far more likely in the wrong unit: a per-token price read per image
+# (google/gemini-3-pro-image's "0.000002") lands there.
+MIN_SANE_PRICE_PER_MILLION = Decimal("0.0002")
+MIN_SANE_UNIT_PRICE = {
+    "image": "0.00001",
+    "megapixel": "0.001",
+    "second": "0.000003",
+    "minute": "0.00001",
+    "hour": "0.004",
+    "million characters": "0.06",
+    "search": "0.0001",
+    "request": "0.0005",
+    "song": "0.004",
+}
 
 AI_MODELS_CHECKS = [
     AssetCheckSpec(
@@ -40,7 +60,8 @@ AI_MODELS_CHECKS = [
     AssetCheckSpec(
         "prices_sane",
         asset="ai_models_table",
-        description="No negative price; token prices under $10,000 per million, unit prices under their unit's bound.",
+        description="No negative price; every paid price within its unit's bounds (token: $0.0002 to $10,000 per "
+        "million).",
     ),
     AssetCheckSpec(
         "price_moves",
@@ -142,7 +163,11 @@ def prices_sane_result(conn: psycopg.Connection, endpoints: bool = False) -> Ass
         sql.SQL(
             """SELECT {who}, p.component, p.condition, p.unit, p.price, p.price_per_million,
                   CASE WHEN p.price < 0 THEN 'negative price'
+                       WHEN p.unit = 'token' AND p.price_per_million < %(token_floor)s
+                       THEN 'below $' || %(token_floor)s || ' per million tokens'
                        WHEN p.unit = 'token' THEN 'above $' || %(token_cap)s || ' per million tokens'
+                       WHEN p.price < (%(floors)s::jsonb ->> p.unit)::numeric
+                       THEN 'below $' || (%(floors)s::jsonb ->> p.unit) || ' per ' || p.unit
                        ELSE 'above $' || coalesce(%(caps)s::jsonb ->> p.unit, %(other_cap)s::text) || ' per ' || p.unit
                   END AS why
              FROM {prices} p JOIN {owners} m ON {joined}
@@ -150,6 +175,8 @@ def prices_sane_result(conn: psycopg.Connection, endpoints: bool = False) -> Ass
               AND p.unit IS NOT NULL
               AND (p.price < 0
                    OR (p.unit = 'token' AND p.price_per_million > %(token_cap)s)
+                   OR (p.unit = 'token' AND p.price > 0 AND p.price_per_million < %(token_floor)s)
+                   OR (p.unit <> 'token' AND p.price > 0 AND p.price < (%(floors)s::jsonb ->> p.unit)::numeric)
                    OR (p.unit <> 'token' AND p.price > coalesce((%(caps)s::jsonb ->> p.unit)::numeric, %(other_cap)s)))
            UNION ALL
            SELECT {who}, 'prompt, completion', '', 'token', NULL, NULL, 'token cost on a variable-priced model'
@@ -160,6 +187,8 @@ def prices_sane_result(conn: psycopg.Connection, endpoints: bool = False) -> Ass
         ).format(**where),
         {
             "token_cap": MAX_SANE_PRICE_PER_MILLION,
+            "token_floor": MIN_SANE_PRICE_PER_MILLION,
+            "floors": Jsonb(MIN_SANE_UNIT_PRICE),
             "caps": Jsonb(MAX_SANE_UNIT_PRICE),
             "other_cap": MAX_SANE_OTHER_UNIT_PRICE,
         },

@@ -22,8 +22,14 @@ from pydantic import Field
 
 from catalog_pipeline.assets.catalog import GROUP, OWNERS, SHOWN
 from catalog_pipeline.assets.checks import markdown_table, prices_sane_result
-from catalog_pipeline.endpoint_store import active_endpoint_counts, endpoints_report_markdown, write_endpoints
-from catalog_pipeline.endpoints import EndpointsRejected, classify_endpoints, endpoints_of
+from catalog_pipeline.endpoint_store import (
+    EndpointOutcome,
+    active_endpoint_counts,
+    endpoints_report_markdown,
+    uncovered_models,
+    write_endpoints,
+)
+from catalog_pipeline.endpoints import Assignment, PreparedEndpoints, assign_answers, prepare_endpoints
 from catalog_pipeline.raw_archive import archive_endpoints, load_endpoints_archive
 from catalog_pipeline.resources.openrouter import OpenRouterClient, endpoints_path, fetch_endpoints
 from catalog_pipeline.resources.postgres import CatalogDatabase, set_local
@@ -34,6 +40,9 @@ class EndpointsFetchConfig(Config):
     """How the endpoints are fetched: from OpenRouter, or replayed from an earlier run's archive."""
 
     replay_archive: str | None = Field(default=None, description="An endpoints archive (.json.gz) to replay.")
+    max_failed_share: float = Field(
+        default=0.2, description="More models failing than this share writes nothing, and stops the fetch asking."
+    )
 
 
 @asset(group_name=GROUP, owners=OWNERS, kinds={"openrouter"}, deps=["ai_models_table"])
@@ -44,48 +53,56 @@ def raw_openrouter_endpoints(
     catalog_db: CatalogDatabase,
 ) -> MaterializeResult:
     """Every active model's per-provider endpoints, as the API returned them."""
-    with catalog_db.migrated() as conn, catalog_db.explained("listing the active models", conn):
-        listed = dict(
-            conn.execute(
+    if config.replay_archive:
+        fetched, archive = load_endpoints_archive(config.replay_archive), Path(config.replay_archive)
+    else:
+        with catalog_db.migrated() as conn, catalog_db.explained("listing the active models", conn):
+            listed = conn.execute(
                 'SELECT openrouter_id, endpoints_path FROM ai_models WHERE is_active ORDER BY openrouter_id COLLATE "C"'
             ).fetchall()
-        )
-    catalog = list(listed)
-    if config.replay_archive:
-        fetched, catalog = load_endpoints_archive(config.replay_archive)
-        archive = Path(config.replay_archive)
-    else:
-        paths = {model_id: endpoints_path(model_id, path) for model_id, path in listed.items()}
         fetched = fetch_endpoints(
             openrouter,
-            paths,
+            {model_id: endpoints_path(model_id, path) for model_id, path in listed},
             pool=openrouter.endpoints_pool,
             per_second=openrouter.endpoints_per_second,
             deadline_seconds=openrouter.endpoints_deadline_seconds,
+            max_failed=int(config.max_failed_share * len(listed)),
             on_progress=context.log.info,
         )
-        archive = archive_endpoints(fetched, catalog, context.run.run_id, openrouter.scrub)
-    bodies, failed = fetched.bodies, fetched.failed
+        archive = archive_endpoints(fetched, context.run.run_id, openrouter.scrub)
+        if fetched.stopped:
+            raise Failure(
+                description=f"{fetched.stopped} ({config.max_failed_share:.0%} of {len(listed)}); nothing was "
+                f"written and yesterday's endpoints are kept. The answers so far are in {archive}.",
+                metadata={"failed": MetadataValue.md(_failed_table(fetched.failed))},
+            )
     return MaterializeResult(
-        value={"bodies": bodies, "failed": failed, "catalog": catalog, "fetched_at": fetched.fetched_at.isoformat()},
+        value={
+            "asked": fetched.asked,
+            "bodies": fetched.bodies,
+            "failed": fetched.failed,
+            "replay": bool(config.replay_archive),
+            "max_failed_share": config.max_failed_share,
+            "fetched_at": fetched.fetched_at.isoformat(),
+        },
         metadata={
-            "models": len(catalog),
-            "answered": len(bodies),
-            "failed_count": len(failed),
-            "failed": MetadataValue.md(_failed_table(failed)),
+            "models": len(fetched.asked),
+            "requests": len(set(fetched.asked.values())),
+            "answered": len(fetched.bodies),
+            "failed_count": len(fetched.failed),
+            "failed": MetadataValue.md(_failed_table(fetched.failed)),
             "raw_archive": MetadataValue.path(str(archive)),
         },
     )
 
 
 def _failed_table(failed: dict[str, str]) -> str:
-    return markdown_table(["id", "why"], sorted(failed.items()), SHOWN) if failed else "No model failed."
+    return markdown_table(["id", "why"], sorted(failed.items()), SHOWN) if failed else "None failed."
 
 
 class EndpointsWriteConfig(Config):
-    """The endpoints write: its truncation guard and how long observations are kept."""
+    """The endpoints write: how long observations are kept."""
 
-    max_failed_share: float = Field(default=0.2, description="Write nothing when more models than this failed.")
     observation_retention_days: float = Field(default=90, description="Observations older than this are pruned.")
 
 
@@ -99,7 +116,8 @@ class EndpointsWriteConfig(Config):
         AssetCheckSpec(
             "endpoints_cover_catalog",
             asset="ai_model_endpoints_table",
-            description="Every active model has endpoint rows, except those whose endpoints failed this run.",
+            description="Every active model was answered: endpoint rows, none listed, or its base's; failures within"
+            " the allowed share.",
         ),
         AssetCheckSpec(
             "endpoint_prices_sane",
@@ -115,39 +133,24 @@ def ai_model_endpoints_table(
     catalog_db: CatalogDatabase,
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
     """The ai_model_endpoints table: one row per model and provider endpoint, prices dated, observations appended."""
-    catalog = raw_openrouter_endpoints["catalog"]
-    failed = dict(raw_openrouter_endpoints["failed"])
-    rows, observations = [], []
+    raw = raw_openrouter_endpoints
+    assignment = assign_answers(raw["asked"], raw["bodies"], raw["failed"])
     with catalog_db.migrated() as conn:
-        had = active_endpoint_counts(conn)
-        for model_id, body in raw_openrouter_endpoints["bodies"].items():
-            try:
-                endpoints = endpoints_of(body)
-            except EndpointsRejected as exc:
-                failed[model_id] = f"malformed answer: {exc}"
-                continue
-            model_rows, model_observations = classify_endpoints(model_id, endpoints)
-            if not model_rows and had.get(model_id):
-                # An empty list for a model still in the catalog is a fault upstream, not all providers leaving.
-                failed[model_id] = f"no endpoints listed; it had {had[model_id]} yesterday"
-                continue
-            rows += model_rows
-            observations += model_observations
-        share = len(failed) / len(catalog) if catalog else 0.0
-        if share > config.max_failed_share:
-            yield _coverage_result(False, failed, [], share, config.max_failed_share)
+        prepared = prepare_endpoints(assignment, active_endpoint_counts(conn))
+        failed, share = prepared.failed, len(prepared.failed) / max(len(raw["asked"]), 1)
+        if share > raw["max_failed_share"]:
+            yield _coverage_result(False, failed, [], share, raw["max_failed_share"])
             raise Failure(
-                description=f"{len(failed)} of {len(catalog)} models' endpoints failed ({share:.0%}, more than "
-                f"{config.max_failed_share:.0%}); nothing was written"
+                description=f"{len(failed)} of {len(raw['asked'])} models' endpoints failed ({share:.0%}, more than "
+                f"{raw['max_failed_share']:.0%}); nothing was written"
             )
-        answered = [m for m in raw_openrouter_endpoints["bodies"] if m not in failed]
         with catalog_db.explained("writing ai_model_endpoints", conn):
             outcome = write_endpoints(
                 conn,
-                rows,
-                observations,
-                answered=answered,
-                catalog=catalog,
+                prepared.rows,
+                prepared.observations,
+                answered=prepared.answered,
+                catalog=None if raw["replay"] else list(raw["asked"]),  # a replay deactivates nothing it cannot see
                 keep_observation_days=config.observation_retention_days,
                 run_id=context.run.run_id,
                 settings=catalog_db.timeouts(),
@@ -158,43 +161,49 @@ def ai_model_endpoints_table(
         )
         with catalog_db.explained("checking ai_model_endpoints", conn), conn.transaction():
             set_local(conn, catalog_db.timeouts())
-            uncovered = [
-                r[0]
-                for r in conn.execute(
-                    """SELECT m.openrouter_id FROM ai_models m
-                        WHERE m.is_active AND NOT (m.openrouter_id = ANY(%s))
-                          AND NOT EXISTS (SELECT 1 FROM ai_model_endpoints e
-                                           WHERE e.openrouter_id = m.openrouter_id AND e.is_active)
-                        ORDER BY 1""",
-                    (list(failed),),
-                )
-            ]
+            excused = [*failed, *assignment.served_by, *prepared.empty]
+            uncovered = uncovered_models(conn, excused)
             prices = prices_sane_result(conn, endpoints=True)
             active = conn.execute("SELECT count(*) FROM ai_model_endpoints WHERE is_active").fetchone()[0]
             columns = column_descriptions(conn, "ai_model_endpoints")
-    yield _coverage_result(not uncovered, failed, uncovered, share, config.max_failed_share)
+    yield _coverage_result(not uncovered, failed, uncovered, share, raw["max_failed_share"])
     yield prices
-    yield MaterializeResult(
-        metadata={
-            "dagster/row_count": active,
-            "dagster/column_schema": TableSchema(
-                columns=[TableColumn(name, type_, description=comment) for name, type_, comment in columns]
-            ),
-            "inserted": outcome.inserted,
-            "updated": outcome.updated,
-            "unchanged": outcome.unchanged,
-            "deactivated": outcome.deactivated,
-            "observations": outcome.observations,
-            "observations_pruned": outcome.observations_pruned,
-            "price_components_opened": outcome.price_rows_opened,
-            "price_components_closed": outcome.price_rows_closed,
-            "failed_count": len(failed),
-            "failed": MetadataValue.md(_failed_table(failed)),
-            "failed_ids": MetadataValue.json(dict(sorted(failed.items())[:SHOWN])),
-            "change_report": MetadataValue.md(endpoints_report_markdown(outcome)),
-            "synced_at": datetime.now(UTC).isoformat(),
-        },
-    )
+    yield MaterializeResult(metadata=_endpoints_metadata(outcome, prepared, assignment, active, columns))
+
+
+def _endpoints_metadata(
+    outcome: EndpointOutcome,
+    prepared: PreparedEndpoints,
+    assignment: Assignment,
+    active: int,
+    columns: list[tuple[str, str, str]],
+) -> dict[str, Any]:
+    failed = prepared.failed
+    return {
+        "dagster/row_count": active,
+        "dagster/column_schema": TableSchema(
+            columns=[TableColumn(name, type_, description=comment) for name, type_, comment in columns]
+        ),
+        "inserted": outcome.inserted,
+        "updated": outcome.updated,
+        "unchanged": outcome.unchanged,
+        "deactivated": outcome.deactivated,
+        "observations": outcome.observations,
+        "observations_pruned": outcome.observations_pruned,
+        "price_components_opened": outcome.price_rows_opened,
+        "price_components_closed": outcome.price_rows_closed,
+        "failed_count": len(failed),
+        "failed": MetadataValue.md(_failed_table(failed)),
+        "failed_ids": MetadataValue.json(dict(sorted(failed.items())[:SHOWN])),
+        "served_by_another_count": len(assignment.served_by),
+        "served_by_another": MetadataValue.json(dict(sorted(assignment.served_by.items())[:SHOWN])),
+        "repeated_tags_count": len(prepared.repeated_tags),
+        "repeated_tags": MetadataValue.json([f"{m} {t}" for m, t in prepared.repeated_tags[:SHOWN]]),
+        "endpoints_set_aside_count": len(prepared.set_aside),
+        "endpoints_set_aside": MetadataValue.json([f"{m}: {w}" for m, w in prepared.set_aside[:SHOWN]]),
+        "change_report": MetadataValue.md(endpoints_report_markdown(outcome)),
+        "synced_at": datetime.now(UTC).isoformat(),
+    }
 
 
 def _coverage_result(

@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from importlib.metadata import version
+from typing import Any, NamedTuple
+from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -28,6 +29,8 @@ DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 MODELS_PATH = "/models?output_modalities=all"
 EMBEDDINGS_PATH = "/embeddings/models"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+PAGE_LIMIT = 1000  # the largest page OpenRouter serves (`limit`, at most 1000)
+MAX_PAGES = 100
 
 log = get_dagster_logger(__name__)
 
@@ -38,6 +41,40 @@ class OpenRouterError(RuntimeError):
 
 class DeadlineReached(Exception):
     """The fetch's deadline passed: no further attempt or wait is started."""
+
+
+class NotRetried(Exception):
+    """The fetch already knows how this ends (the API is down, or too many models failed): no retry is made."""
+
+
+class Breaker:
+    """What an endpoints fetch has learnt of the API, shared by its threads.
+
+    After `trip_after` models in a row have failed (each after the whole retry policy), the API is taken to be
+    down: the next requests are made once, without retries, until one succeeds. Once more than `max_failed`
+    models have failed, the outcome is known and the fetch stops asking.
+    """
+
+    def __init__(self, trip_after: int, max_failed: int | None) -> None:
+        self.trip_after, self.max_failed = trip_after, max_failed
+        self.in_a_row = self.failed = 0
+        self._lock = threading.Lock()
+
+    def record(self, ok: bool, models: int = 1) -> None:
+        with self._lock:
+            self.in_a_row = 0 if ok else self.in_a_row + 1
+            self.failed += 0 if ok else models
+
+    @property
+    def stopped(self) -> bool:
+        return self.max_failed is not None and self.failed > self.max_failed
+
+    def why_not_retry(self) -> str | None:
+        if self.stopped:
+            return f"the fetch stopped: {self.failed} models failed, more than the {self.max_failed} allowed"
+        if self.in_a_row >= self.trip_after:
+            return f"not retried: the last {self.in_a_row} models failed too"
+        return None
 
 
 class RateLimiter:
@@ -68,10 +105,11 @@ class DeadlineRetry(Retry):
 
     deadline: float | None = None
     limiter: RateLimiter | None = None
+    breaker: Breaker | None = None
 
     def new(self, **kw: Any) -> DeadlineRetry:
         retry = super().new(**kw)
-        retry.deadline, retry.limiter = self.deadline, self.limiter
+        retry.deadline, retry.limiter, retry.breaker = self.deadline, self.limiter, self.breaker
         return retry
 
     def sleep(self, response=None) -> None:  # noqa: ANN001
@@ -81,6 +119,9 @@ class DeadlineRetry(Retry):
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # noqa: ANN001
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        stop = self.breaker.why_not_retry() if self.breaker is not None else None
+        if stop:
+            raise MaxRetryError(_pool, url, NotRetried(stop))
         wait = None
         if response is not None and retry.respect_retry_after_header:
             try:
@@ -119,8 +160,16 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts)
 
 
-def parse_catalog_body(body: bytes, *, status: int, content_type: str, where: str) -> list[Any]:
-    """The `data` list of a catalog response, or an OpenRouterError that says what was wrong."""
+class CatalogPage(NamedTuple):
+    """One answer of a listing: its models, and what it says of the rest (OpenRouter's offset/limit paging)."""
+
+    models: list[Any]
+    total_count: int | None  # how many the listing holds in all, when the answer says
+    next: str | None  # links.next: where the next page is, when there is one
+
+
+def parse_catalog_body(body: bytes, *, status: int, content_type: str, where: str) -> CatalogPage:
+    """The `data` list of a catalog response and its paging, or an OpenRouterError that says what was wrong."""
     if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
         raise OpenRouterError(
             f"{where} returned HTML (status {status}), expected JSON with a data list. "
@@ -147,7 +196,14 @@ def parse_catalog_body(body: bytes, *, status: int, content_type: str, where: st
     # Individual bad models are set aside later; a list with no model object at all is a broken response.
     if data and not any(isinstance(m, dict) and isinstance(m.get("id"), str) for m in data):
         raise OpenRouterError(f"{where} returned {len(data)} entries, none of them a model object with a string id")
-    return data
+    total = payload.get("total_count")
+    links = payload.get("links")
+    following = links.get("next") if isinstance(links, dict) else None
+    return CatalogPage(
+        data,
+        total if isinstance(total, int) and not isinstance(total, bool) else None,
+        following if isinstance(following, str) and following else None,
+    )
 
 
 def models_of(bodies: dict[str, bytes]) -> list[Any]:
@@ -155,7 +211,7 @@ def models_of(bodies: dict[str, bytes]) -> list[Any]:
     return [
         model
         for url, body in bodies.items()
-        for model in parse_catalog_body(body, status=200, content_type="application/json", where=url)
+        for model in parse_catalog_body(body, status=200, content_type="application/json", where=url).models
     ]
 
 
@@ -190,7 +246,11 @@ class OpenRouterClient(ConfigurableResource):
 
     @contextmanager
     def session(
-        self, deadline: float | None = None, limiter: RateLimiter | None = None, pool: int = 1
+        self,
+        deadline: float | None = None,
+        limiter: RateLimiter | None = None,
+        pool: int = 1,
+        breaker: Breaker | None = None,
     ) -> Iterator[requests.Session]:
         """A requests.Session with the retry policy mounted and the headers set."""
         retry = DeadlineRetry(
@@ -202,12 +262,14 @@ class OpenRouterClient(ConfigurableResource):
             respect_retry_after_header=True,
             raise_on_status=False,
         )
-        retry.deadline, retry.limiter = deadline, limiter
+        retry.deadline, retry.limiter, retry.breaker = deadline, limiter, breaker
         with requests.Session() as session:
             adapter = HTTPAdapter(max_retries=retry, pool_connections=pool, pool_maxsize=pool)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
-            session.headers.update({"Accept": "application/json", "User-Agent": "catalog_pipeline/0.2"})
+            session.headers.update(
+                {"Accept": "application/json", "User-Agent": f"catalog_pipeline/{version('catalog_pipeline')}"}
+            )
             if self.api_key:
                 session.headers["Authorization"] = f"Bearer {self.api_key}"
             yield session
@@ -238,6 +300,8 @@ class OpenRouterClient(ConfigurableResource):
             attempts = f"after {self.max_retries + 1} attempts" if retried else "mid-answer"
             if isinstance(reason, DeadlineReached):
                 problem = f"gave up: {reason} ({self.fetch_deadline_seconds:g}s)"
+            elif isinstance(reason, NotRetried):
+                problem = f"failed: {reason}"
             elif isinstance(reason, TimeoutError | requests.Timeout | ReadTimeoutError | ConnectTimeoutError):
                 problem = f"failed {attempts}: no answer within {self.timeout_seconds:g}s"
             elif retried:
@@ -265,26 +329,63 @@ class OpenRouterClient(ConfigurableResource):
         return b"".join(chunks)
 
     def fetch_catalog(self) -> FetchedCatalog:
-        """Every model OpenRouter lists: all output modalities, then the embeddings listing."""
+        """Every model OpenRouter lists: all output modalities, then the embeddings listing, every page of each."""
         catalog = FetchedCatalog()
         deadline = time.monotonic() + self.fetch_deadline_seconds
         with self.session(deadline) as session:
             for path, optional in ((MODELS_PATH, False), (EMBEDDINGS_PATH, True)):
-                shown = redact_url(self.url(path))
-                status, content_type, body = self.get(session, path, deadline)
-                if status == 404 and optional:
-                    catalog.notes.append(f"{shown} answered 404; used the main listing only")
-                    log.warning("GET %s answered 404; continuing with the main listing", shown)
-                    continue
-                if status >= 400:
-                    detail = self.scrub(body.decode("utf-8", "replace"))[:200]  # scrubbed whole, then cut
-                    hint = " Check OPENROUTER_API_KEY." if status in (401, 403) else ""
-                    raise OpenRouterError(f"GET {shown} failed with HTTP {status}: {detail!r}.{hint}")
-                models = parse_catalog_body(body, status=status, content_type=content_type, where=shown)
-                catalog.models += models
-                catalog.bodies[shown] = body
-                catalog.listed[shown] = len(models)
+                self._fetch_listing(session, path, optional, deadline, catalog)
         return catalog
+
+    def _fetch_listing(
+        self, session: requests.Session, path: str, optional: bool, deadline: float, catalog: FetchedCatalog
+    ) -> None:
+        """One listing, page after page: `links.next` when the answer gives it, else the next `offset` while
+        `total_count` says more remain. Its models are added to the catalog only once they all add up."""
+        first, models, pages = redact_url(self.url(path)), [], {}
+        total: int | None = None
+        while path is not None:
+            shown = redact_url(self.url(path))
+            status, content_type, body = self.get(session, path, deadline)
+            if status == 404 and optional and not pages:
+                catalog.notes.append(f"{shown} answered 404; used the main listing only")
+                log.warning("GET %s answered 404; continuing with the main listing", shown)
+                return
+            if status >= 400:
+                detail = self.scrub(body.decode("utf-8", "replace"))[:200]  # scrubbed whole, then cut
+                hint = " Check OPENROUTER_API_KEY." if status in (401, 403) else ""
+                raise OpenRouterError(f"GET {shown} failed with HTTP {status}: {detail!r}.{hint}")
+            page = parse_catalog_body(body, status=status, content_type=content_type, where=shown)
+            if shown in pages or len(pages) >= MAX_PAGES:
+                raise OpenRouterError(f"{first} pages without end: {shown} again after {len(pages)} pages")
+            pages[shown] = body
+            models += page.models
+            total = page.total_count if page.total_count is not None else total
+            path = self._next_page(path, page, len(models), total)
+        if total is not None and len(models) != total:
+            raise OpenRouterError(
+                f"{first} said it holds {total} models but its {len(pages)} pages held {len(models)}; "
+                "nothing was stored"
+            )
+        catalog.bodies.update(pages)
+        catalog.models += models
+        catalog.listed[first] = len(models)
+
+    def _next_page(self, path: str, page: CatalogPage, count: int, total: int | None) -> str | None:
+        """The path of the page after this one, or None when the listing is complete."""
+        if page.next:
+            url = urljoin(self.url(path), page.next)
+            root = self.base_url.rstrip("/")
+            if not url.startswith(root + "/"):  # the API key is sent along: never to another host
+                raise OpenRouterError(f"links.next points outside {redact_url(root)}: {redact_url(url)[:200]}")
+            return url.removeprefix(root)
+        if total is None or count >= total:
+            return None
+        if not page.models:
+            raise OpenRouterError(f"{redact_url(self.url(path))} is empty at {count} of {total} models")
+        base, _, query = path.partition("?")
+        kept = [part for part in query.split("&") if part and not part.startswith(("offset=", "limit="))]
+        return f"{base}?{'&'.join([*kept, urlencode({'offset': count, 'limit': PAGE_LIMIT})])}"
 
 
 def endpoints_path(model_id: str, listed_path: str | None) -> str:
@@ -296,10 +397,12 @@ def endpoints_path(model_id: str, listed_path: str | None) -> str:
 
 @dataclass
 class FetchedEndpoints:
-    """Each model's raw endpoints answer, or why it could not be had."""
+    """Each endpoints path's raw answer, or why it could not be had; and which models asked for which path."""
 
-    bodies: dict[str, bytes] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)
+    asked: dict[str, str] = field(default_factory=dict)  # model id -> its endpoints path
+    bodies: dict[str, bytes] = field(default_factory=dict)  # path -> answer
+    failed: dict[str, str] = field(default_factory=dict)  # path -> why
+    stopped: str | None = None  # why the fetch stopped asking before the end, if it did
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -310,37 +413,51 @@ def fetch_endpoints(
     pool: int,
     per_second: float,
     deadline_seconds: float,
+    max_failed: int | None = None,
     on_progress: Any = None,
 ) -> FetchedEndpoints:
-    """GET every model's endpoints through one retrying session: `pool` requests at once, at most `per_second`
-    started per second; a failed model (after the retry policy) is set aside with its reason."""
-    fetched = FetchedEndpoints()
-    limiter = RateLimiter(per_second)
+    """GET every distinct endpoints path once (a variant shares its base's) through one retrying session: `pool`
+    requests at once, at most `per_second` started per second. A failed path (after the retry policy) is set aside
+    with its reason; once more than `max_failed` models have failed, the rest are not asked."""
+    fetched = FetchedEndpoints(asked=dict(paths))
+    askers: dict[str, int] = {}
+    for path in paths.values():
+        askers[path] = askers.get(path, 0) + 1
+    limiter, breaker = RateLimiter(per_second), Breaker(trip_after=pool, max_failed=max_failed)
     deadline = time.monotonic() + deadline_seconds
     started = time.monotonic()
-    step = max(1, len(paths) // 10)
+    step = max(1, len(askers) // 10)
     lock = threading.Lock()
 
-    def one(model_id: str) -> None:
+    def one(path: str) -> None:
+        if breaker.stopped:
+            with lock:
+                fetched.failed[path] = f"not asked: {breaker.why_not_retry()}"
+            return
         limiter.acquire()
         try:
-            status, _, body = client.get(session, paths[model_id], deadline)
+            status, _, body = client.get(session, path, deadline)
             if status >= 400:
                 raise OpenRouterError(f"HTTP {status}")
         except OpenRouterError as exc:
+            breaker.record(False, askers[path])
             with lock:
-                fetched.failed[model_id] = str(exc)[:300]
+                fetched.failed[path] = str(exc)[:300]
         else:
+            breaker.record(True)
             with lock:
-                fetched.bodies[model_id] = body
+                fetched.bodies[path] = body
         with lock:
             done = len(fetched.bodies) + len(fetched.failed)
-            if on_progress and (done % step == 0 or done == len(paths)):
+            if on_progress and (done % step == 0 or done == len(askers)):
                 rate = done / max(time.monotonic() - started, 1e-9)
                 on_progress(
-                    f"endpoints: {done}/{len(paths)} models done, {len(fetched.failed)} failed, {rate:.1f} requests/s"
+                    f"endpoints: {done}/{len(askers)} answers done ({len(paths)} models), "
+                    f"{len(fetched.failed)} failed, {rate:.1f} requests/s"
                 )
 
-    with client.session(deadline, limiter, pool) as session, ThreadPoolExecutor(max_workers=pool) as executor:
-        list(executor.map(one, paths))
+    with client.session(deadline, limiter, pool, breaker) as session, ThreadPoolExecutor(max_workers=pool) as executor:
+        list(executor.map(one, askers))
+    if breaker.stopped:
+        fetched.stopped = breaker.why_not_retry()
     return fetched

@@ -1,0 +1,132 @@
+"""The real per-model endpoints answers of 2026-05-16 (see the fixtures README), served where links.details says."""
+
+import json
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+from conftest import check_results, materialization_metadata, run_sync
+from werkzeug import Response
+
+pytestmark = pytest.mark.real_data
+
+MODELS = "2026-05-16_mddb_openrouter-models.json"
+ENDPOINTS = "2026-05-16_mddb_openrouter-endpoints.json"
+DAY = "SELECT now()"
+
+
+@pytest.fixture
+def served_day(real_file, openrouter):
+    """The real catalog and, at each model's links.details, the real answer saved for it."""
+    catalog, saved = real_file(MODELS), real_file(ENDPOINTS)
+    answers = {entry["detailsPath"]: entry["response"] for entry in saved["data"]}
+    openrouter.serve(catalog)
+    openrouter.server.clear()
+    openrouter.server.expect_request("/api/v1/models", query_string="output_modalities=all").respond_with_json(catalog)
+    openrouter.server.expect_request("/api/v1/embeddings/models").respond_with_json({"data": []})
+    openrouter.server.expect_request(__import__("re").compile(r"^/api/v1/models/.+/endpoints$")).respond_with_handler(
+        lambda request: Response(json.dumps(answers[request.path]), content_type="application/json")
+    )
+    return catalog, saved["data"]
+
+
+def test_every_model_stores_exactly_its_own_real_answer(served_day, catalog_db, pg, openrouter):
+    catalog, saved = served_day
+    result = run_sync(catalog_db, openrouter.base_url)
+    assert result.success
+    synced_at = pg.execute("SELECT max(updated_at) FROM ai_model_endpoints").fetchone()[0]
+
+    owners = {entry["response"]["data"]["id"] for entry in saved}
+    answer_of = {entry["response"]["data"]["id"]: entry["response"]["data"]["endpoints"] for entry in saved}
+    checked = 0
+    for owner, endpoints in answer_of.items():
+        first = {}
+        for endpoint in endpoints:
+            first.setdefault(endpoint["tag"], endpoint)  # a repeated tag keeps the first listed
+        stored = {
+            r[0]: r[1:]
+            for r in pg.execute(
+                "SELECT tag, provider_name, quantization, context_length, max_completion_tokens, max_prompt_tokens, "
+                "billing_unit, input_cost_per_million, output_cost_per_million FROM ai_model_endpoints "
+                "WHERE openrouter_id = %s AND is_active",
+                (owner,),
+            )
+        }
+        assert set(stored) == set(first), owner
+        for tag, endpoint in first.items():
+            provider, quantization, context, completion, prompt_limit, unit, per_m_in, per_m_out = stored[tag]
+            # A limit of 0 (amazon-bedrock's context_length for qwen3-coder-30b) says "unknown": stored NULL.
+            assert (provider, quantization, context, completion, prompt_limit) == (
+                endpoint["provider_name"],
+                endpoint["quantization"],
+                endpoint["context_length"] or None,
+                endpoint["max_completion_tokens"] or None,
+                endpoint["max_prompt_tokens"] or None,
+            ), (owner, tag)
+            if unit == "token":
+                assert per_m_in == Decimal(endpoint["pricing"]["prompt"]).scaleb(6), (owner, tag)
+                assert per_m_out == Decimal(endpoint["pricing"]["completion"]).scaleb(6), (owner, tag)
+                checked += 1
+            # Every price component as sent, dated from this sync.
+            components = {
+                c: (p, since)
+                for c, p, since in pg.execute(
+                    "SELECT component, price, valid_from FROM ai_model_endpoint_prices "
+                    "WHERE openrouter_id = %s AND tag = %s AND valid_to IS NULL AND condition = ''",
+                    (owner, tag),
+                )
+            }
+            sent = {k: Decimal(v) for k, v in endpoint["pricing"].items() if k != "discount" and Decimal(v) >= 0}
+            if unit != "token":
+                sent = {k: v for k, v in sent.items() if k not in ("prompt", "completion")}
+            assert {c: p for c, (p, _) in components.items()} == sent, (owner, tag)
+            assert {since for _, since in components.values()} <= {synced_at}
+    assert checked >= 799  # the token-billed ones of the 926 distinct (model, tag) endpoints
+
+    # No model carries another model's endpoints as its own: a variant, or a dated alias, has none.
+    listed = {m["id"] for m in catalog["data"]}
+    stored_ids = {r[0] for r in pg.execute("SELECT DISTINCT openrouter_id FROM ai_model_endpoints")}
+    assert stored_ids <= owners & listed
+    served_by = {
+        e["modelId"]: e["response"]["data"]["id"] for e in saved if e["modelId"] != e["response"]["data"]["id"]
+    }
+    # 25 :free or :thinking variants and 2 dated aliases of google/gemini-2.5-pro; 8 of the bases are not listed.
+    assert len(served_by) == 27 and sum(":" in m for m in served_by) == 25
+    assert len(set(served_by.values()) - listed) == 8
+    assert not stored_ids & set(served_by)
+    meta = materialization_metadata(result, "ai_model_endpoints_table")
+    assert meta["served_by_another_count"] == 27 and meta["failed_count"] == 0
+    assert check_results(result)["endpoints_cover_catalog"].passed
+    # A :free model is never shown with a paid endpoint: none is in the summary with a price above zero.
+    assert pg.execute(
+        "SELECT count(*) FROM ai_model_endpoint_summary WHERE openrouter_id LIKE '%:free' "
+        "AND cheapest_input_cost_per_million > 0"
+    ).fetchone() == (0,)
+    # The bases keep their own, paid, summary.
+    assert pg.execute(
+        "SELECT cheapest_input_cost_per_million > 0 FROM ai_model_endpoint_summary "
+        "WHERE openrouter_id = 'deepseek/deepseek-v4-flash'"
+    ).fetchone() == (True,)
+
+
+def test_a_real_answer_that_repeats_a_tag_stores_the_first_and_counts_the_repeat(
+    served_day, catalog_db, pg, openrouter
+):
+    """qwen/qwen3-235b-a22b-2507 lists google-vertex/us-south1 at $0.22 and then at $0.25 per million input tokens."""
+    _, saved = served_day
+    repeats = sum(
+        n - 1
+        for entry in saved
+        if entry["modelId"] == entry["response"]["data"]["id"]
+        for n in Counter(e["tag"] for e in entry["response"]["data"]["endpoints"]).values()
+    )
+    assert repeats == 1
+    result = run_sync(catalog_db, openrouter.base_url)
+    assert result.success
+    assert pg.execute(
+        "SELECT input_cost_per_million, output_cost_per_million FROM ai_model_endpoints "
+        "WHERE openrouter_id = 'qwen/qwen3-235b-a22b-2507' AND tag = 'google-vertex/us-south1'"
+    ).fetchall() == [(Decimal("0.22"), Decimal("0.88"))]
+    meta = materialization_metadata(result, "ai_model_endpoints_table")
+    assert meta["repeated_tags_count"] == 1
+    assert meta["repeated_tags"] == ["qwen/qwen3-235b-a22b-2507 google-vertex/us-south1"]
