@@ -172,16 +172,18 @@ def write_endpoints(
         opened = conn.execute(_OPEN_PRICES, params).rowcount
         inserted, updated = conn.execute(_UPSERT, params).fetchone()
         removed = conn.execute(_DEACTIVATE, params).fetchall()
-        observation_rows = ([ts, *(o[c] for c in OBSERVATION_COLUMNS), run_id] for o in observations)
-        with conn.cursor() as cur:
-            statement = sql.SQL("COPY ai_model_endpoint_observations ({}) FROM STDIN").format(
-                columns_sql(("observed_at", *OBSERVATION_COLUMNS, "dagster_run_id"))
+        # Staged, then inserted: PostgreSQL refuses COPY into a table with row level security from a role other
+        # than its owner (the least-privilege sync role of the README).
+        observed = ("observed_at", *OBSERVATION_COLUMNS, "dagster_run_id")
+        rows_observed = ([ts, *(o[c] for c in OBSERVATION_COLUMNS), run_id] for o in observations)
+        copy_into_stage(
+            conn, "ai_model_endpoint_observations_stage", "ai_model_endpoint_observations", observed, rows_observed
+        )
+        count = conn.execute(
+            sql.SQL("INSERT INTO ai_model_endpoint_observations ({cols}) SELECT {cols} FROM {stage}").format(
+                cols=columns_sql(observed), stage=sql.Identifier("ai_model_endpoint_observations_stage")
             )
-            with cur.copy(statement) as copy:
-                count = 0
-                for observation in observation_rows:
-                    copy.write_row([_jsonb(v) for v in observation])
-                    count += 1
+        ).rowcount
         if run_id is not None:  # in this transaction: the run's row says the endpoints were written iff they were
             record_run_part(conn, run_id=run_id, part="endpoints", written=True, started_at=ts)
         pruned = conn.execute(
@@ -203,12 +205,6 @@ def write_endpoints(
         removed=[tuple(r) for r in removed],
         repriced=[(r[0], r[1], *r[5:]) for r in report if r[4]],
     )
-
-
-def _jsonb(value: Any) -> Any:
-    from psycopg.types.json import Jsonb
-
-    return Jsonb(value) if isinstance(value, dict | list) else value
 
 
 def endpoints_report_markdown(outcome: EndpointOutcome) -> str:

@@ -111,13 +111,16 @@ def apply_migrations(
     for path in migration_files(folder or packaged_migrations()):
         text = path.read_text(encoding="utf-8")
         migrations.append((path.name.removesuffix(".sql"), text, hashlib.sha256(text.encode()).hexdigest()))
-    recorded: dict[str, str] = {}
-    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is not None:
-        recorded = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+    recorded = recorded_migrations(conn)
     for version, _, checksum in migrations:
         if recorded.get(version, checksum) != checksum:
             log.warning("migration %s.sql changed after it was applied; not re-running it", version)
     pending = [m for m in migrations if m[0] not in recorded]
+    if pending and not _may_migrate(conn):
+        raise SchemaBehind(
+            f"the catalog schema is behind: {', '.join(m[0] for m in pending)} not applied, and this role may not "
+            f"apply them (it does not own the schema). {MIGRATE_ADVICE}"
+        )
     applied: list[str] = []
     for version, text, checksum in pending:
         with conn.transaction():
@@ -133,6 +136,13 @@ def apply_migrations(
                 continue  # another process applied it while this one waited for the lock
             try:
                 conn.execute(text)  # the whole file, no parameters: several statements in one go
+            except psycopg.errors.LockNotAvailable:
+                waited = (timeouts or {}).get("lock_timeout", "its lock_timeout")
+                raise CatalogDatabaseError(
+                    f"migration {version}.sql could not take a lock within {waited}: "
+                    "another session holds a table it changes. Nothing was changed; run it again when that session "
+                    "is done."
+                ) from None
             except psycopg.Error as exc:
                 raise CatalogDatabaseError(f"migration {version}.sql failed and was rolled back: {exc}") from exc
             conn.execute("INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum))
@@ -140,6 +150,36 @@ def apply_migrations(
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
     return applied
+
+
+MIGRATE_ADVICE = "Run `python -m catalog_pipeline.migrate` as the schema's owner (its DATABASE_URL) first."
+
+
+class SchemaBehind(CatalogDatabaseError):
+    """Migrations are pending and the connected role may not apply them."""
+
+
+def recorded_migrations(conn: psycopg.Connection) -> dict[str, str]:
+    """version -> checksum of every migration applied; raises SchemaBehind when the role may not read them."""
+    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+        return {}
+    try:
+        with conn.transaction():
+            return dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+    except psycopg.errors.InsufficientPrivilege:
+        raise SchemaBehind(
+            f"this role may not read schema_migrations: the schema is not set up for it. {MIGRATE_ADVICE}"
+        ) from None
+
+
+def _may_migrate(conn: psycopg.Connection) -> bool:
+    """Whether the role may create in the schema and owns what the migrations change (schema_migrations' owner)."""
+    return conn.execute(
+        """SELECT has_schema_privilege(current_schema(), 'CREATE')
+                  AND (to_regclass('schema_migrations') IS NULL
+                       OR pg_has_role((SELECT relowner FROM pg_class WHERE oid = to_regclass('schema_migrations')),
+                                      'USAGE'))"""
+    ).fetchone()[0]
 
 
 class CatalogDatabase(ConfigurableResource):
