@@ -21,7 +21,7 @@ def record_failed_run(context: HookContext) -> None:
     started = record.start_time if record and record.start_time else datetime.now(UTC).timestamp()
     part: str | None = "endpoints" if "endpoints" in context.step_key else "catalog"
     try:
-        with catalog_db.migrated() as conn, conn.transaction():
+        with catalog_db.migrated() as conn:
             if part == "catalog" and sync_run_committed(conn, context.run_id):
                 part = None  # the catalog was written; what failed after it fails the run, not the write
             record_run_part(

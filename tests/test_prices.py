@@ -244,6 +244,8 @@ def test_bad_price_parts_are_set_aside_and_counted_and_the_rest_is_stored(catalo
         {**copy.deepcopy(template), "id": "odd/override-negative"},
         {**copy.deepcopy(template), "id": "odd/unit-without-price"},
     ]
+    for model in odd:  # each its own model, with its own endpoints path (not the template's)
+        model.pop("links", None)
     odd[0]["pricing"]["thinking_budget"] = "0.000001"
     odd[1]["pricing"]["overrides"] = ["cheaper at night"]
     odd[2]["pricing"]["overrides"] = [{"prompt": "0.000001"}]

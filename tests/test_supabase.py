@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from conftest import failure_text, run_sync
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from catalog_pipeline.migrate import main as migrate
@@ -59,38 +60,41 @@ def supabase(catalog_db, pg, openrouter, handwritten_catalog):
     return catalog_db
 
 
-def _as(pg: psycopg.Connection, role: str, statement: str) -> tuple[str, int | None]:
-    """('ok', rows affected) or ('denied', None): the statement as `role`, rolled back either way."""
+def _as(pg: psycopg.Connection, role: str, statement: str, table: str = "") -> tuple[str, int | None]:
+    """('ok', rows affected) or ('denied', None): the statement as `role`, rolled back either way; `{t}` and `{c}`
+    in it stand for the table and a plain column of it."""
+    query = sql.SQL(statement).format(t=sql.Identifier(table), c=sql.Identifier(A_COLUMN.get(table, "id")))
     try:
         with pg.transaction(force_rollback=True):
-            pg.execute(f"SET LOCAL ROLE {role}")
-            return "ok", pg.execute(statement).rowcount
+            pg.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+            return "ok", pg.execute(query).rowcount
     except psycopg.errors.InsufficientPrivilege:
         return "denied", None
 
 
 def _snapshot(pg: psycopg.Connection) -> dict[str, list]:
-    return {t: pg.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in CATALOG_TABLES + OPERATIONAL_TABLES}  # noqa: S608
+    return {
+        t: pg.execute(sql.SQL("SELECT * FROM {} ORDER BY 1").format(sql.Identifier(t))).fetchall()
+        for t in CATALOG_TABLES + OPERATIONAL_TABLES
+    }
 
 
 def test_the_api_roles_read_the_catalog_and_change_nothing(supabase, pg, openrouter, handwritten_catalog):
     before = _snapshot(pg)
     for role in API_ROLES:
-        for table in CATALOG_TABLES:
-            assert _as(pg, role, f"SELECT 1 FROM {table}")[0] == "ok", (role, table)
-        for view in ("ai_models_curated", "ai_model_endpoint_summary"):
-            assert _as(pg, role, f"SELECT 1 FROM {view}")[0] == "ok", (role, view)
+        for table in [*CATALOG_TABLES, "ai_models_curated", "ai_model_endpoint_summary"]:
+            assert _as(pg, role, "SELECT 1 FROM {t}", table)[0] == "ok", (role, table)
         # The sync-run errors name hosts and steps: not readable through the API.
         for table in OPERATIONAL_TABLES:
-            assert _as(pg, role, f"SELECT 1 FROM {table}") == ("denied", None), (role, table)
+            assert _as(pg, role, "SELECT 1 FROM {t}", table) == ("denied", None), (role, table)
         for table in CATALOG_TABLES + OPERATIONAL_TABLES:
             for statement in (
-                f"UPDATE {table} SET {A_COLUMN[table]} = {A_COLUMN[table]}",
-                f"DELETE FROM {table}",
-                f"TRUNCATE {table}",
-                f"INSERT INTO {table} DEFAULT VALUES",
+                "UPDATE {t} SET {c} = {c}",
+                "DELETE FROM {t}",
+                "TRUNCATE {t}",
+                "INSERT INTO {t} DEFAULT VALUES",
             ):
-                assert _as(pg, role, statement) == ("denied", None), (role, statement)
+                assert _as(pg, role, statement, table) == ("denied", None), (role, statement, table)
         assert _as(pg, role, "UPDATE ai_models SET is_curated = NOT is_curated") == ("denied", None)
         assert _as(pg, role, "SELECT ai_model_request_cost('openai/gpt-4o', 1000, 1000)")[0] == "ok"
     assert _snapshot(pg) == before
@@ -160,7 +164,7 @@ def test_supabases_linter_finds_no_error_and_no_warning(supabase, pg):
             findings = [
                 row
                 for view in created
-                for row in pg.execute(f'SELECT name, level, detail FROM lint."{view}"').fetchall()  # noqa: S608
+                for row in pg.execute(sql.SQL("SELECT name, level, detail FROM lint.{}").format(sql.Identifier(view)))
             ]
         serious = [f for f in findings if f[1] in ("ERROR", "WARN")]
         assert serious == [], serious
@@ -177,11 +181,11 @@ def _url_as(url: str, user: str) -> str:
 
 
 def _login_role(pg: psycopg.Connection, name: str, member_of: str) -> None:
-    pg.execute(
-        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{name}') THEN "
-        f"CREATE ROLE {name} LOGIN; END IF; END $$"
-    )
-    pg.execute(f"GRANT {member_of} TO {name}")
+    """A login role (cluster-wide: kept between runs) that is a member of `member_of`, with USAGE on public."""
+    if not pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
+        pg.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+    pg.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(member_of), sql.Identifier(name)))
+    pg.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(name)))
 
 
 def test_a_runtime_role_with_only_dml_syncs_and_a_behind_schema_fails_at_once(
@@ -190,7 +194,6 @@ def test_a_runtime_role_with_only_dml_syncs_and_a_behind_schema_fails_at_once(
     """The README's runtime role: member of catalog_writer, USAGE on the schema. It syncs a migrated schema; on a
     schema that is behind it fails at once, naming the migrations and the command, and changes nothing."""
     _login_role(pg, "catalog_sync_test", "catalog_writer")
-    pg.execute("GRANT USAGE ON SCHEMA public TO catalog_sync_test")
     runtime = CatalogDatabase(url=_url_as(pg_url, "catalog_sync_test"))
     catalog = {**handwritten_catalog, "data": handwritten_catalog["data"][:-1]}  # a model leaves: a real write
     result = run_sync(runtime, openrouter.serve(catalog))
@@ -234,7 +237,6 @@ def test_the_migrate_command_fails_clearly_on_a_held_lock_and_a_second_run_is_ha
 def test_a_curator_flips_is_curated_and_nothing_else(supabase, pg, pg_url):
     """The README's one GRANT: `GRANT catalog_curator TO <person>`."""
     _login_role(pg, "curator_test", "catalog_curator")
-    pg.execute("GRANT USAGE ON SCHEMA public TO curator_test")
     with psycopg.connect(_url_as(pg_url, "curator_test"), autocommit=True) as person:
         flipped = person.execute("UPDATE ai_models SET is_curated = true WHERE openrouter_id = 'openai/gpt-4o'")
         assert flipped.rowcount == 1
