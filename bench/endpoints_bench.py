@@ -25,9 +25,9 @@ from werkzeug import Response
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from endpoint_data import derived_endpoints, endpoints_answer  # noqa: E402
 
-from catalog_pipeline.endpoint_store import write_endpoints  # noqa: E402
-from catalog_pipeline.endpoints import classify_endpoints, endpoints_of  # noqa: E402
+from catalog_pipeline.db.endpoints import write_endpoints  # noqa: E402
 from catalog_pipeline.resources.openrouter import OpenRouterClient, fetch_endpoints  # noqa: E402
+from catalog_pipeline.rules.endpoints import assign_answers, prepare_endpoints  # noqa: E402
 
 
 def bench_fetch(models: int, pool: int, latency: float, rate: float) -> dict:
@@ -82,11 +82,8 @@ def bench_write(models: int) -> dict:
         ).encode()
         for i in range(models)
     }
-    rows, observations = [], []
-    for model_id, body in bodies.items():
-        model_rows, model_observations = classify_endpoints(model_id, endpoints_of(body))
-        rows += model_rows
-        observations += model_observations
+    prepared = prepare_endpoints(assign_answers({m: m for m in bodies}, bodies, {}), {})
+    rows, observations = prepared.rows, prepared.observations
     url = database_url()
     database = reset(url)
     catalog = list(bodies)

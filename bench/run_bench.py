@@ -27,10 +27,10 @@ import psycopg
 from psycopg import sql
 from synthetic import fixture_path, synthetic_catalog
 
-from catalog_pipeline.assets.catalog import frame_rows, to_frame
-from catalog_pipeline.classification import SYNCED_COLUMNS, classify_catalog
+from catalog_pipeline.assets.models import frame_rows, to_frame
+from catalog_pipeline.db.models import write_catalog
 from catalog_pipeline.resources.postgres import CatalogDatabase
-from catalog_pipeline.store import write_catalog
+from catalog_pipeline.rules.models import SYNCED_COLUMNS, classify_catalog
 
 
 def database_url() -> str:

@@ -1,4 +1,4 @@
-"""The code location: the assets, their checks, the sync job, its daily schedule, the alert sensors, resources."""
+"""The code location: the assets and their checks, the sync job, its daily schedule, the alert sensors, resources."""
 
 from __future__ import annotations
 
@@ -14,17 +14,15 @@ from dagster import (
     in_process_executor,
 )
 
-from catalog_pipeline.alerts import AlertWebhook, alert_sensors
 from catalog_pipeline.assets import catalog_assets, catalog_checks
-from catalog_pipeline.io_manager import RunScopedPickleIOManager
+from catalog_pipeline.ops import AlertWebhook, RunScopedPickleIOManager, alert_sensors, record_failed_run
 from catalog_pipeline.resources import CatalogDatabase, OpenRouterClient
 from catalog_pipeline.resources.openrouter import DEFAULT_BASE_URL
-from catalog_pipeline.run_record import record_failed_run
 
 sync_openrouter_models = define_asset_job(
     "sync_openrouter_models",
     selection=AssetSelection.assets(*catalog_assets),
-    description="Fetch OpenRouter's catalog, classify it and upsert it into ai_models.",
+    description="Fetch OpenRouter's catalog and endpoints, classify them and upsert them into Postgres.",
     hooks={record_failed_run},
 )
 

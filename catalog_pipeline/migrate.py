@@ -11,13 +11,9 @@ import argparse
 import os
 import sys
 
-from catalog_pipeline.resources.postgres import (
-    CatalogDatabase,
-    CatalogDatabaseError,
-    migration_files,
-    packaged_migrations,
-    recorded_migrations,
-)
+from catalog_pipeline.db import CatalogDatabaseError
+from catalog_pipeline.db.migrations import migration_files, packaged_migrations, recorded_migrations
+from catalog_pipeline.resources.postgres import CatalogDatabase
 
 
 def main(argv: list[str] | None = None) -> int:

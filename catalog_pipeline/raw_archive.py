@@ -10,8 +10,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from catalog_pipeline.local_db import state_dir
 from catalog_pipeline.resources.openrouter import FetchedCatalog, FetchedEndpoints, parse_catalog_body
-from catalog_pipeline.state import state_dir
 
 
 def _write(fetched_at: datetime, run_id: str, suffix: str, document: dict) -> Path:

@@ -31,6 +31,7 @@ BEGIN
     END LOOP;
 
     FOREACH t IN ARRAY catalog || operational LOOP
+        CONTINUE WHEN (SELECT relkind FROM pg_class WHERE oid = to_regclass(t)) IS DISTINCT FROM 'r';  -- a view by now
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated'] LOOP
             IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name) THEN

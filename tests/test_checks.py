@@ -8,18 +8,14 @@ import psycopg
 from conftest import check_results, run_sync, table_snapshot, wait_for
 
 from catalog_pipeline.assets.checks import curated_survival_result, modality_counts_result, truncation_verdict
-from catalog_pipeline.classification import classify_catalog
-from catalog_pipeline.store import SyncOutcome, write_catalog
+from catalog_pipeline.db.models import ModelsOutcome, write_catalog
+from catalog_pipeline.rules.models import classify_catalog
 
 SIX = {"text": 3, "image": 1, "video": 0, "audio": 0, "embedding": 1, "multimodal": 2}
 
 
-def _outcome(active: dict[str, int]) -> SyncOutcome:
-    return SyncOutcome(
-        synced_at=datetime.now(UTC), total=7, inserted=0, updated=0, deactivated=0,
-        reactivated=0, curated_before=frozenset(), curated_after=frozenset(), active_by_modality=active,
-        price_periods_opened=0,
-    )  # fmt: skip
+def _outcome(active: dict[str, int]) -> ModelsOutcome:
+    return ModelsOutcome("ai_models", datetime.now(UTC), total=7, active_by_modality=active)
 
 
 def test_modality_counts_pass_when_database_matches_classification():

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog_pipeline.assets.catalog import frame_rows, to_frame
-from catalog_pipeline.classification import (
+from catalog_pipeline.assets.models import frame_rows, to_frame
+from catalog_pipeline.rules.models import (
     MODALITIES,
     SYNCED_COLUMNS,
     ModelRejected,
@@ -23,7 +23,7 @@ from catalog_pipeline.classification import (
     provider_display_name,
     provider_slug,
 )
-from catalog_pipeline.prices import parse_price, per_million, price_model, sign
+from catalog_pipeline.rules.prices import parse_price, per_million, price_model, sign
 
 # --- text ----------------------------------------------------------------------------------------
 

@@ -9,13 +9,12 @@ import psycopg
 import pytest
 from conftest import run_sync, table_snapshot, two_syncs_behind_the_sync_lock, wait_for
 
-from catalog_pipeline.classification import classify_catalog
-from catalog_pipeline.resources.postgres import (
-    CatalogDatabase,
-    CatalogDatabaseError,
-    packaged_migrations,
-)
-from catalog_pipeline.store import DuplicateIds, column_descriptions, write_catalog
+from catalog_pipeline.db import CatalogDatabaseError
+from catalog_pipeline.db.migrations import packaged_migrations
+from catalog_pipeline.db.models import write_catalog
+from catalog_pipeline.db.sync import DuplicateKeys, column_descriptions
+from catalog_pipeline.resources.postgres import CatalogDatabase
+from catalog_pipeline.rules.models import classify_catalog
 
 SECRET = "s3cr3t-Pa55word"
 SQL_DIR = Path(__file__).parent.parent / "sql"
@@ -64,7 +63,7 @@ def test_write_connection_killed_mid_transaction(catalog_db, pg, openrouter, han
                 pid = wait_for(
                     admin,
                     "SELECT pid FROM pg_stat_activity WHERE application_name = 'catalog_pipeline' "
-                    "AND wait_event_type = 'Lock' AND query LIKE '%%INSERT INTO ai_models%%'",
+                    "AND wait_event_type = 'Lock' AND query LIKE '%%INSERT INTO \"ai_models\"%%'",
                 )
                 admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
                 holder.rollback()
@@ -82,7 +81,15 @@ def test_write_connection_killed_mid_transaction(catalog_db, pg, openrouter, han
     failed = pg.execute("SELECT outcome, error FROM ai_model_sync_runs ORDER BY id DESC LIMIT 1").fetchone()
     assert failed[0] == "failed"
     assert "terminat" in failed[1]
-    assert pg.execute("SELECT count(*) FROM ai_model_price_history").fetchone()[0] == 23
+    # A period per model with token prices (the history is a view over ai_model_prices).
+    assert (
+        pg.execute("SELECT count(*) FROM ai_model_price_history").fetchone()[0]
+        == pg.execute(
+            "SELECT count(*) FROM ai_models WHERE is_active AND (input_cost_per_million IS NOT NULL "
+            "OR output_cost_per_million IS NOT NULL)"
+        ).fetchone()[0]
+        == 19
+    )
 
     result = run_sync(catalog_db, base)
     assert result.success
@@ -97,15 +104,26 @@ def test_concurrent_syncs_are_serialised(catalog_db, pg, handwritten_catalog):
     outcomes = two_syncs_behind_the_sync_lock(catalog_db, rows, catalog_db.url, pg)
     assert sorted((o.inserted, o.unchanged) for o in outcomes) == [(0, 23), (23, 0)]
     assert pg.execute("SELECT count(*), count(DISTINCT openrouter_id) FROM ai_models").fetchone() == (23, 23)
-    assert pg.execute("SELECT count(*) FROM ai_model_price_history").fetchone()[0] == 23
+    # A period per model with token prices (the history is a view over ai_model_prices).
+    assert (
+        pg.execute("SELECT count(*) FROM ai_model_price_history").fetchone()[0]
+        == pg.execute(
+            "SELECT count(*) FROM ai_models WHERE is_active AND (input_cost_per_million IS NOT NULL "
+            "OR output_cost_per_million IS NOT NULL)"
+        ).fetchone()[0]
+        == 19
+    )
 
 
 def test_migrations_run_twice_and_are_recorded(catalog_db, pg):
     assert catalog_db.ensure_schema() == [p.stem for p in sorted(SQL_DIR.glob("0*.sql"))]
     assert catalog_db.ensure_schema() == []
-    # Each file is also safe to run again by hand.
+    # Each file is also safe to run again by hand, but for those a later one supersedes: 004's table became a view
+    # over ai_model_prices (016), and 003's view was recreated with every column (014).
+    superseded = {"003_create_ai_models_curated_view", "004_create_ai_model_price_history"}
     for path in sorted(SQL_DIR.glob("0*.sql")):
-        pg.execute(path.read_text())
+        if path.stem not in superseded:
+            pg.execute(path.read_text())
     assert pg.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(list(SQL_DIR.glob("0*.sql")))
     comment = pg.execute(
         "SELECT col_description('ai_models'::regclass, attnum) FROM pg_attribute "
@@ -204,7 +222,7 @@ def test_unchanged_rows_are_not_rewritten_whatever_their_id(catalog_db, pg, hand
     # Leaving the catalog deactivates exactly those rows.
     with psycopg.connect(catalog_db.url, autocommit=True) as conn:
         fourth = write_catalog(conn, rows[:-3])
-    assert (fourth.updated, fourth.deactivated, sorted(fourth.removed)) == (0, 3, sorted(stored))
+    assert (fourth.updated, fourth.deactivated, sorted(k for (k,) in fourth.removed)) == (0, 3, sorted(stored))
     inactive = {r[0] for r in pg.execute("SELECT openrouter_id FROM ai_models WHERE NOT is_active")}
     assert inactive == stored
 
@@ -215,7 +233,7 @@ def test_duplicate_ids_fail_before_anything_is_written(catalog_db, pg, handwritt
     with psycopg.connect(catalog_db.url, autocommit=True) as conn:
         write_catalog(conn, rows)
         before = table_snapshot(pg)
-        with pytest.raises(DuplicateIds, match="twice; nothing was written"):
+        with pytest.raises(DuplicateKeys, match="repeat a key; nothing was written"):
             write_catalog(conn, [*rows, {**rows[3]}])
     assert table_snapshot(pg) == before
 

@@ -9,9 +9,9 @@ from conftest import DATA_DIR, check_results, load_json, materialization_metadat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog_pipeline.classification import classify_catalog
-from catalog_pipeline.prices import normalise_unit
-from catalog_pipeline.store import write_catalog
+from catalog_pipeline.db.models import write_catalog
+from catalog_pipeline.rules.models import classify_catalog
+from catalog_pipeline.rules.prices import normalise_unit
 
 DAY1 = datetime(2026, 8, 1, 3, 0, tzinfo=UTC)
 DAY2 = datetime(2026, 8, 2, 3, 0, tzinfo=UTC)

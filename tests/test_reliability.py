@@ -27,8 +27,9 @@ from pytest_httpserver import HTTPServer
 from tcp_proxy import FaultyProxy
 from werkzeug import Response
 
+from catalog_pipeline.db import CatalogDatabaseError
 from catalog_pipeline.resources.openrouter import OpenRouterClient, OpenRouterError
-from catalog_pipeline.resources.postgres import CatalogDatabase, CatalogDatabaseError
+from catalog_pipeline.resources.postgres import CatalogDatabase
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = "sk-or-v1-secret-key-0123456789"
@@ -284,7 +285,7 @@ def test_a_silent_database_is_rolled_back_by_the_server_and_fails_clearly(
     changed = copy.deepcopy(handwritten_catalog)
     changed["data"] = changed["data"][1:]
     silent_db = None
-    with FaultyProxy(catalog_db.url, "silence", b"INSERT INTO ai_models AS m") as proxy:
+    with FaultyProxy(catalog_db.url, "silence", b'INSERT INTO "ai_models" AS m') as proxy:
         silent_db = CatalogDatabase(url=proxy.url, idle_timeout_seconds=1)
         result = {}
         runner = threading.Thread(target=lambda: result.update(r=run_sync(silent_db, openrouter.serve(changed))))

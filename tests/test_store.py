@@ -10,9 +10,10 @@ from conftest import table_snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog_pipeline.classification import SYNCED_COLUMNS, classify_catalog, clean_json, clean_text
-from catalog_pipeline.prices import PriceRow
-from catalog_pipeline.store import PRICE_ROW_COLUMNS, DuplicateIds, write_catalog
+from catalog_pipeline.db.models import MODELS, write_catalog
+from catalog_pipeline.db.sync import DuplicateKeys
+from catalog_pipeline.rules.models import SYNCED_COLUMNS, classify_catalog, clean_json, clean_text
+from catalog_pipeline.rules.prices import PriceRow
 
 texts = st.text(max_size=40).map(clean_text)
 rows = st.fixed_dictionaries(
@@ -85,13 +86,13 @@ rows = st.fixed_dictionaries(
 @given(st.lists(rows, min_size=1, max_size=5, unique_by=lambda r: r["openrouter_id"]))
 def test_rows_round_trip_exactly_and_a_second_write_changes_nothing(catalog_db, generated):
     with catalog_db.migrated() as conn:
-        conn.execute("TRUNCATE ai_models, ai_model_prices, ai_model_price_history")
+        conn.execute("TRUNCATE ai_models, ai_model_prices")
         first = write_catalog(conn, generated)
         stored = conn.execute(
             f'SELECT {", ".join(SYNCED_COLUMNS)} FROM ai_models ORDER BY openrouter_id COLLATE "C"'  # noqa: S608
         ).fetchall()
         prices = conn.execute(
-            f"SELECT openrouter_id, {', '.join(PRICE_ROW_COLUMNS[1:])} FROM ai_model_prices"  # noqa: S608
+            f"SELECT openrouter_id, {', '.join(MODELS.price_columns[1:])} FROM ai_model_prices"  # noqa: S608
         ).fetchall()
         before = table_snapshot(conn), conn.execute("SELECT * FROM ai_model_prices ORDER BY id").fetchall()
         second = write_catalog(conn, generated)
@@ -140,7 +141,7 @@ def test_a_failing_row_source_rolls_back(catalog_db, pg, handwritten_catalog):
 def test_duplicate_ids_fail_before_anything_is_written(catalog_db, pg, handwritten_catalog):
     rows = classify_catalog(handwritten_catalog["data"]).rows
     with catalog_db.migrated() as conn:
-        with pytest.raises(DuplicateIds, match="twice; nothing was written"):
+        with pytest.raises(DuplicateKeys, match="repeat a key; nothing was written"):
             write_catalog(conn, rows + [copy.deepcopy(rows[3])])
     assert pg.execute("SELECT count(*) FROM ai_models").fetchone()[0] == 0
 

@@ -19,7 +19,6 @@ from catalog_pipeline.resources.postgres import CatalogDatabase
 CATALOG_TABLES = [
     "ai_models",
     "ai_model_prices",
-    "ai_model_price_history",
     "ai_model_endpoints",
     "ai_model_endpoint_prices",
 ]
@@ -82,7 +81,7 @@ def _snapshot(pg: psycopg.Connection) -> dict[str, list]:
 def test_the_api_roles_read_the_catalog_and_change_nothing(supabase, pg, openrouter, handwritten_catalog):
     before = _snapshot(pg)
     for role in API_ROLES:
-        for table in [*CATALOG_TABLES, "ai_models_curated", "ai_model_endpoint_summary"]:
+        for table in [*CATALOG_TABLES, "ai_models_curated", "ai_model_endpoint_summary", "ai_model_price_history"]:
             assert _as(pg, role, "SELECT 1 FROM {t}", table)[0] == "ok", (role, table)
         # The sync-run errors name hosts and steps: not readable through the API.
         for table in OPERATIONAL_TABLES:

@@ -79,8 +79,8 @@ def test_each_step_tells_the_operator_what_it_did(catalog_db, openrouter, handwr
     assert "/api/v1/models?output_modalities=all: 23" in fetched and "/api/v1/embeddings/models: 2" in fetched
     [classified] = lines["classified_models"]
     assert classified.startswith("classified 24 models; set aside 0; 1 repeated ids dropped; by modality {'text': 10, ")
-    assert lines["ai_models_table"] == ["24 rows: 24 inserted, 0 updated, 0 unchanged, 0 deactivated"]
-    assert again["ai_models_table"] == ["24 rows: 0 inserted, 0 updated, 24 unchanged, 0 deactivated"]
+    assert lines["ai_models_table"] == ["ai_models: 24 rows, 24 inserted, 0 updated, 0 unchanged, 0 deactivated"]
+    assert again["ai_models_table"] == ["ai_models: 24 rows, 0 inserted, 0 updated, 24 unchanged, 0 deactivated"]
 
 
 def test_stored_values_are_exact(catalog_db, pg, openrouter, handwritten_catalog):

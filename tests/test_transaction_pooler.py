@@ -21,9 +21,9 @@ from conftest import (
     two_syncs_behind_the_sync_lock,
 )
 
-from catalog_pipeline.classification import classify_catalog
+from catalog_pipeline.db.models import write_catalog
 from catalog_pipeline.resources.postgres import CatalogDatabase
-from catalog_pipeline.store import write_catalog
+from catalog_pipeline.rules.models import classify_catalog
 
 HISTORY = "SELECT openrouter_id, input_cost_per_million, valid_from, valid_to FROM ai_model_price_history ORDER BY id"
 
@@ -74,7 +74,7 @@ def test_four_days_through_the_pooler_write_what_a_direct_connection_writes(
     assert pooled[1] == direct[1]
     assert pooled[2] == direct[2]
     assert (
-        direct[0][1].repriced_total > 3 and direct[0][2].reactivated > 3
+        direct[0][1].changed_total > 3 and direct[0][2].reactivated > 3
     )  # the replay did change prices and return models
 
 

@@ -1,77 +1,35 @@
-"""Every asset check of the catalog: the truncation guard before the write, and the verdicts on the table."""
+"""Every asset check of the catalog. Those that need the write's own transaction (modality counts, curated rows,
+price moves) are built here and yielded by the write; those that only read a table are @asset_checks beside their
+asset, re-runnable from the UI; the truncation guard blocks the write."""
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from typing import Any
 
 import pandas as pd
-import psycopg
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Config, MetadataValue, asset_check
-from psycopg import sql
-from psycopg.types.json import Jsonb
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetIn, Config, MetadataValue, asset_check
 from pydantic import Field
 
-from catalog_pipeline.classification import MODALITIES, count_modalities
-from catalog_pipeline.resources.postgres import CatalogDatabase, set_local
-from catalog_pipeline.store import SyncOutcome, active_counts, vanishing_active_ids
+from catalog_pipeline.assets.reports import SHOWN, markdown_table
+from catalog_pipeline.db.endpoints import ENDPOINTS, uncovered_models
+from catalog_pipeline.db.models import MODELS, ModelsOutcome, active_counts, curated_expiring, vanishing_active_ids
+from catalog_pipeline.db.sync import Table, insane_prices
+from catalog_pipeline.resources.postgres import CatalogDatabase
+from catalog_pipeline.rules.endpoints import excused_models
+from catalog_pipeline.rules.models import MODALITIES, count_modalities
 
-SHOWN = 25
 EXPIRY_WARNING_DAYS = 14
-# Sane upper bounds, in USD: per million tokens for token prices, per unit for the others. A price above its
-# bound is far more likely a unit mix-up than a real price.
-MAX_SANE_PRICE_PER_MILLION = 10_000
-MAX_SANE_UNIT_PRICE = {
-    "image": 10,
-    "megapixel": 10,
-    "second": 10,
-    "minute": 10,
-    "hour": 100,
-    "million characters": 1_000,
-    "search": 10,
-    "request": 10,
-    "song": 10,
-}
-MAX_SANE_OTHER_UNIT_PRICE = 100
-# Sane lower bounds for a paid price (zero is free, not judged): about a tenth of the lowest paid price of each
-# unit in the five real catalogs in shared/fixtures (token: inclusionai/ling-2.6-flash's cache read at $0.002 per
-# million; image: meta-llama/llama-3.2-11b-vision-instruct's $0.000079475 an input image; second:
-# qwen/qwen3-asr-flash's $0.000035; minute: voxtral's $0.0001; hour: whisper's $0.04; million characters:
-# kokoro's $0.62; search: cohere/rerank-v3.5's $0.001; request: $0.005; megapixel: flux.2-klein's $0.014; song:
-# lyria's $0.04). Below it, a price is far more likely in the wrong unit: a per-token price read per image
-# (google/gemini-3-pro-image's "0.000002") lands there.
-MIN_SANE_PRICE_PER_MILLION = Decimal("0.0002")
-MIN_SANE_UNIT_PRICE = {
-    "image": "0.00001",
-    "megapixel": "0.001",
-    "second": "0.000003",
-    "minute": "0.00001",
-    "hour": "0.004",
-    "million characters": "0.06",
-    "search": "0.0001",
-    "request": "0.0005",
-    "song": "0.004",
-}
 
-AI_MODELS_CHECKS = [
+# The checks the write yields from inside its transaction.
+WRITE_CHECKS = [
     AssetCheckSpec(
         "modality_counts",
         asset="ai_models_table",
         description="Active rows per modality match this run's classification.",
     ),
     AssetCheckSpec(
-        "prices_sane",
-        asset="ai_models_table",
-        description="No negative price; every paid price within its unit's bounds (token: $0.0002 to $10,000 per "
-        "million).",
-    ),
-    AssetCheckSpec(
         "price_moves",
         asset="ai_models_table",
         description="Names models whose token price moved 10× or more, crossed zero, or whose context shrank.",
-    ),
-    AssetCheckSpec(
-        "curated_models_expiring",
-        asset="ai_models_table",
-        description=f"Names curated, active models that expire within {EXPIRY_WARNING_DAYS} days or have expired.",
     ),
     AssetCheckSpec(
         "curated_rows_survive",
@@ -81,21 +39,8 @@ AI_MODELS_CHECKS = [
 ]
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], limit: int = SHOWN) -> str:
-    """A short markdown table, cells made safe, with a count of the rows left out."""
-
-    def cell(value: object) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")[:120]
-
-    lines = [f"| {' | '.join(header)} |", f"|{'---|' * len(header)}"]
-    lines += [f"| {' | '.join(cell(v) for v in row)} |" for row in rows[:limit]]
-    if len(rows) > limit:
-        lines.append(f"\n…and {len(rows) - limit} more ({len(rows)} in all).")
-    return "\n".join(lines)
-
-
 def modality_counts_result(
-    outcome: SyncOutcome, classified: Mapping[str, int], expected_active: int
+    outcome: ModelsOutcome, classified: Mapping[str, int], expected_active: int
 ) -> AssetCheckResult:
     """Active rows per modality equal this run's classification; no unknown modality; totals add up."""
     active = outcome.active_by_modality
@@ -155,79 +100,6 @@ def curated_survival_result(before: frozenset[str], after: frozenset[str]) -> As
     )
 
 
-def prices_sane_result(conn: psycopg.Connection, endpoints: bool = False) -> AssetCheckResult:
-    """WARN on an active model's (or endpoint's) price in force that is negative or above its unit's bound, or on a
-    variable-priced one with a token cost. Routers' "-1" and prices of units nobody knows yet are not judged."""
-    where = _ENDPOINTS if endpoints else _MODELS
-    rows = conn.execute(
-        sql.SQL(
-            """SELECT {who}, p.component, p.condition, p.unit, p.price, p.price_per_million,
-                  CASE WHEN p.price < 0 THEN 'negative price'
-                       WHEN p.unit = 'token' AND p.price_per_million < %(token_floor)s
-                       THEN 'below $' || %(token_floor)s || ' per million tokens'
-                       WHEN p.unit = 'token' THEN 'above $' || %(token_cap)s || ' per million tokens'
-                       WHEN p.price < (%(floors)s::jsonb ->> p.unit)::numeric
-                       THEN 'below $' || (%(floors)s::jsonb ->> p.unit) || ' per ' || p.unit
-                       ELSE 'above $' || coalesce(%(caps)s::jsonb ->> p.unit, %(other_cap)s::text) || ' per ' || p.unit
-                  END AS why
-             FROM {prices} p JOIN {owners} m ON {joined}
-            WHERE p.valid_to IS NULL AND m.is_active AND m.pricing_kind IS DISTINCT FROM 'variable'
-              AND p.unit IS NOT NULL
-              AND (p.price < 0
-                   OR (p.unit = 'token' AND p.price_per_million > %(token_cap)s)
-                   OR (p.unit = 'token' AND p.price > 0 AND p.price_per_million < %(token_floor)s)
-                   OR (p.unit <> 'token' AND p.price > 0 AND p.price < (%(floors)s::jsonb ->> p.unit)::numeric)
-                   OR (p.unit <> 'token' AND p.price > coalesce((%(caps)s::jsonb ->> p.unit)::numeric, %(other_cap)s)))
-           UNION ALL
-           SELECT {who}, 'prompt, completion', '', 'token', NULL, NULL, 'token cost on a variable-priced model'
-             FROM {owners} m
-            WHERE m.is_active AND m.pricing_kind = 'variable'
-              AND (m.input_cost_per_million IS NOT NULL OR m.output_cost_per_million IS NOT NULL)
-            ORDER BY 1, 2, 3"""
-        ).format(**where),
-        {
-            "token_cap": MAX_SANE_PRICE_PER_MILLION,
-            "token_floor": MIN_SANE_PRICE_PER_MILLION,
-            "floors": Jsonb(MIN_SANE_UNIT_PRICE),
-            "caps": Jsonb(MAX_SANE_UNIT_PRICE),
-            "other_cap": MAX_SANE_OTHER_UNIT_PRICE,
-        },
-    ).fetchall()
-    table = [
-        (
-            model_id,
-            f"{component} {condition}".strip(),
-            f"{per_million or price} per {'M tokens' if per_million else unit}",
-            why,
-        )
-        for model_id, component, condition, unit, price, per_million, why in rows
-    ]
-    return AssetCheckResult(
-        check_name="endpoint_prices_sane" if endpoints else "prices_sane",
-        passed=not rows,
-        severity=AssetCheckSeverity.WARN,
-        metadata={
-            "offending_total": len(rows),
-            "offending": MetadataValue.json([{"id": r[0], "component": r[1], "why": r[3]} for r in table[:SHOWN]]),
-            "failures": MetadataValue.md(markdown_table(["id", "component", "value", "why"], table)),
-        },
-    )
-
-
-_MODELS = {
-    "who": sql.SQL("m.openrouter_id"),
-    "prices": sql.Identifier("ai_model_prices"),
-    "owners": sql.Identifier("ai_models"),
-    "joined": sql.SQL("m.openrouter_id = p.openrouter_id"),
-}
-_ENDPOINTS = {
-    "who": sql.SQL("m.openrouter_id || ' via ' || m.tag"),
-    "prices": sql.Identifier("ai_model_endpoint_prices"),
-    "owners": sql.Identifier("ai_model_endpoints"),
-    "joined": sql.SQL("m.openrouter_id = p.openrouter_id AND m.tag = p.tag"),
-}
-
-
 def price_moves_result(moves: Sequence[Mapping[str, object]]) -> AssetCheckResult:
     """WARN naming every model whose token price moved 10× or more or crossed zero, or whose context shrank."""
     table = []
@@ -251,24 +123,75 @@ def price_moves_result(moves: Sequence[Mapping[str, object]]) -> AssetCheckResul
     )
 
 
-def curated_expiring_result(conn: psycopg.Connection) -> AssetCheckResult:
-    """WARN naming curated, active models whose expiration date is past or within EXPIRY_WARNING_DAYS."""
-    rows = conn.execute(
-        """SELECT openrouter_id, expiration_date,
-                  CASE WHEN expiration_date < current_date THEN 'expired' ELSE 'expires soon' END
-             FROM ai_models
-            WHERE is_curated AND is_active AND expiration_date <= current_date + %s
-            ORDER BY expiration_date, openrouter_id""",
-        (EXPIRY_WARNING_DAYS,),
-    ).fetchall()
+def _prices_sane(catalog_db: CatalogDatabase, table: Table) -> AssetCheckResult:
+    with catalog_db.reading(f"checking {table.name}'s prices") as conn:
+        rows = insane_prices(conn, table)
+    found = [
+        (
+            who,
+            f"{component} {condition}".strip(),
+            f"{per_million or price} per {'M tokens' if per_million else unit}",
+            why,
+        )
+        for who, component, condition, unit, price, per_million, why in rows
+    ]
     return AssetCheckResult(
-        check_name="curated_models_expiring",
+        passed=not found,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "offending_total": len(found),
+            "offending": MetadataValue.json([{"id": r[0], "component": r[1], "why": r[3]} for r in found[:SHOWN]]),
+            "failures": MetadataValue.md(markdown_table(["id", "component", "value", "why"], found)),
+        },
+    )
+
+
+@asset_check(asset="ai_models_table")
+def prices_sane(catalog_db: CatalogDatabase) -> AssetCheckResult:
+    """No negative price; every paid price within its unit's bounds (token: $0.0002 to $10,000 per million)."""
+    return _prices_sane(catalog_db, MODELS)
+
+
+@asset_check(asset="ai_model_endpoints_table")
+def endpoint_prices_sane(catalog_db: CatalogDatabase) -> AssetCheckResult:
+    """Endpoint prices within the same bounds as the model prices."""
+    return _prices_sane(catalog_db, ENDPOINTS)
+
+
+@asset_check(asset="ai_models_table")
+def curated_models_expiring(catalog_db: CatalogDatabase) -> AssetCheckResult:
+    """Names curated, active models that expire within 14 days or have expired."""
+    with catalog_db.reading("checking curated expiry dates") as conn:
+        rows = curated_expiring(conn, EXPIRY_WARNING_DAYS)
+    return AssetCheckResult(
         passed=not rows,
         severity=AssetCheckSeverity.WARN,
         metadata={
             "expiring_total": len(rows),
             "expiring": MetadataValue.json([{"id": r[0], "expiration_date": r[1].isoformat()} for r in rows[:SHOWN]]),
             "failures": MetadataValue.md(markdown_table(["id", "expiration date", "why"], rows)),
+        },
+    )
+
+
+@asset_check(
+    asset="ai_model_endpoints_table",
+    additional_ins={"raw": AssetIn("raw_openrouter_endpoints")},
+)
+def endpoints_cover_catalog(catalog_db: CatalogDatabase, raw: dict[str, Any]) -> AssetCheckResult:
+    """Every active model has endpoint rows, unless its endpoints failed, its answer listed none, or it is served by
+    another model's answer (a variant's base)."""
+    excused = excused_models(raw["asked"], raw["bodies"], raw["failed"])
+    with catalog_db.reading("checking endpoint coverage") as conn:
+        uncovered = uncovered_models(conn, list(excused))
+    rows = [(m, "no active endpoint rows") for m in uncovered] + sorted(excused.items())
+    return AssetCheckResult(
+        passed=not uncovered,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "uncovered": MetadataValue.json(uncovered[:SHOWN]),
+            "excused": MetadataValue.json(dict(sorted(excused.items())[:SHOWN])),
+            "failures": MetadataValue.md(markdown_table(["id", "why"], rows)),
         },
     )
 
@@ -321,8 +244,7 @@ def catalog_not_truncated(
     config: TruncationGuardConfig, classified_models: pd.DataFrame, catalog_db: CatalogDatabase
 ) -> AssetCheckResult:
     """Stops the write when the fetch looks truncated: too few models, a whole modality gone, or most ids new."""
-    with catalog_db.migrated() as conn, catalog_db.explained("the truncation guard", conn), conn.transaction():
-        set_local(conn, catalog_db.timeouts())
+    with catalog_db.reading("the truncation guard") as conn:
         active = active_counts(conn)
         vanishing = vanishing_active_ids(conn, classified_models["openrouter_id"].tolist())
     fetched = count_modalities(classified_models["modality"])

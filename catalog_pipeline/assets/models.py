@@ -1,6 +1,6 @@
-"""The sync's three assets: fetch the OpenRouter catalog, classify it, write it to ai_models."""
+"""The catalog's three assets: fetch the OpenRouter model list, classify it, write it to ai_models."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,31 +21,23 @@ from dagster import (
 from pydantic import Field
 
 from catalog_pipeline.assets.checks import (
-    AI_MODELS_CHECKS,
-    curated_expiring_result,
+    WRITE_CHECKS,
     curated_survival_result,
-    markdown_table,
     modality_counts_result,
     price_moves_result,
-    prices_sane_result,
 )
-from catalog_pipeline.change_report import change_report_markdown
-from catalog_pipeline.classification import FRAME_COLUMNS, MODALITIES, classify_catalog, count_modalities
+from catalog_pipeline.assets.reports import SHOWN, change_report, markdown_table
+from catalog_pipeline.db import CatalogDatabaseError
+from catalog_pipeline.db.models import CuratedFlagsChanged, ModelsOutcome, sync_run_committed, write_catalog
+from catalog_pipeline.db.sync import CommitUnknown, Outcome, active_rows, column_descriptions
 from catalog_pipeline.raw_archive import archive_catalog, load_archive, prune
 from catalog_pipeline.resources.openrouter import OpenRouterClient, OpenRouterError, models_of
-from catalog_pipeline.resources.postgres import CatalogDatabase, CatalogDatabaseError, scrub_url, set_local
-from catalog_pipeline.store import (
-    CommitUnknown,
-    CuratedFlagsChanged,
-    SyncOutcome,
-    column_descriptions,
-    sync_run_committed,
-    write_catalog,
-)
+from catalog_pipeline.resources.postgres import CatalogDatabase
+from catalog_pipeline.rules.models import FRAME_COLUMNS, MODALITIES, classify_catalog, count_modalities
+from catalog_pipeline.secrets import scrub_url
 
 GROUP = "openrouter_catalog"
 OWNERS = ["team:data-platform"]
-SHOWN = 50
 
 
 class RawFetchConfig(Config):
@@ -148,7 +140,7 @@ def classified_models(context: AssetExecutionContext, raw_openrouter_models: dic
     kinds={"postgres"},
     pool="catalog_db_write",
     freshness_policy=FreshnessPolicy.time_window(fail_window=timedelta(hours=26)),
-    check_specs=AI_MODELS_CHECKS,
+    check_specs=WRITE_CHECKS,
     metadata={"dagster/table_name": "ai_models"},
 )
 def ai_models_table(
@@ -190,20 +182,20 @@ def ai_models_table(
                 f"writing ai_models failed and was rolled back; the table is unchanged: {message}"
             ) from None
         context.log.info(
-            f"{outcome.total} rows: {outcome.inserted} inserted, {outcome.updated} updated, "
+            f"ai_models: {outcome.total} rows, {outcome.inserted} inserted, {outcome.updated} updated, "
             f"{outcome.unchanged} unchanged, {outcome.deactivated} deactivated"
         )
-        with catalog_db.explained("checking ai_models", conn), conn.transaction():
-            set_local(conn, catalog_db.timeouts())
-            prices = prices_sane_result(conn)
-            expiring = curated_expiring_result(conn)
-            columns = column_descriptions(conn)
     yield modality_counts_result(outcome, count_modalities(classified_models["modality"]), len(classified_models))
     yield curated_survival_result(outcome.curated_before, outcome.curated_after)
-    yield prices
     yield price_moves_result(outcome.moves)
-    yield expiring
-    yield MaterializeResult(metadata=_write_metadata(outcome, fetched, columns))
+    yield MaterializeResult(
+        metadata={
+            **table_metadata(catalog_db, outcome, _expiring_lines(outcome)),
+            **{f"active/{m}": outcome.active_by_modality.get(m, 0) for m in MODALITIES},
+            "fetched": fetched,
+            "curated_count": len(outcome.curated_after),
+        }
+    )
 
 
 def _after_lost_commit(catalog_db: CatalogDatabase, run_id: str) -> str:
@@ -221,24 +213,35 @@ def _after_lost_commit(catalog_db: CatalogDatabase, run_id: str) -> str:
     return "the connection was lost during COMMIT and the write was rolled back; the table is unchanged"
 
 
-def _write_metadata(outcome: SyncOutcome, fetched: int, columns: list[tuple[str, str, str]]) -> dict[str, Any]:
+def table_metadata(catalog_db: CatalogDatabase, outcome: Outcome, report: Sequence[str] = ()) -> dict[str, Any]:
+    """What every synced table's materialization carries: its active rows, its columns described by their SQL
+    COMMENTs, what the write did, and the change report (with the table's own `report` lines)."""
+    with catalog_db.reading(f"describing {outcome.table}") as conn:
+        columns = column_descriptions(conn, outcome.table)
+        active = active_rows(conn, outcome.table)
     return {
-        "dagster/row_count": outcome.active_total,
+        "dagster/row_count": active,
         "dagster/column_schema": TableSchema(
             columns=[TableColumn(name, type_, description=comment) for name, type_, comment in columns]
         ),
-        "active_total": outcome.active_total,
-        **{f"active/{m}": outcome.active_by_modality.get(m, 0) for m in MODALITIES},
-        "fetched": fetched,
         "inserted": outcome.inserted,
         "updated": outcome.updated,
         "unchanged": outcome.unchanged,
         "deactivated": outcome.deactivated,
         "reactivated": outcome.reactivated,
-        "repriced": outcome.repriced_total,
-        "curated_count": len(outcome.curated_after),
-        "price_periods_opened": outcome.price_periods_opened,
+        "repriced": outcome.changed_total,
         "price_components_opened": outcome.price_rows_opened,
         "price_components_closed": outcome.price_rows_closed,
-        "change_report": MetadataValue.md(change_report_markdown(outcome)),
+        "change_report": MetadataValue.md(change_report(outcome, report)),
+        "synced_at": outcome.synced_at.isoformat(),
     }
+
+
+def _expiring_lines(outcome: ModelsOutcome) -> list[str]:
+    """The change report's section on models given an expiration date this sync."""
+    if not outcome.newly_expiring_total:
+        return []
+    lines = [f"### Newly given an expiration date ({outcome.newly_expiring_total})"]
+    lines += [f"- `{model_id}`: {day}" for model_id, day in outcome.newly_expiring]
+    more = outcome.newly_expiring_total - len(outcome.newly_expiring)
+    return lines + ([f"- …and {more} more"] if more else [])

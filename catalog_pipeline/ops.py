@@ -1,22 +1,37 @@
-"""Alerts that reach people: a failed run, or a failed or WARN asset check, posted to a chat webhook."""
+"""The code location's operations: every run on record (a failure hook), alerts that reach people (sensors
+posting to a webhook), and step values kept per run (an IO manager)."""
 
 import json
+import os
+import pickle
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import requests
 from dagster import (
     AssetCheckSeverity,
+    ConfigurableIOManager,
     ConfigurableResource,
     DefaultSensorStatus,
+    Failure,
+    HookContext,
+    InputContext,
+    OutputContext,
     RunFailureSensorContext,
     SensorEvaluationContext,
     SkipReason,
+    failure_hook,
     run_failure_sensor,
     sensor,
 )
 from pydantic import Field
 
 from catalog_pipeline.assets import CATALOG_CHECK_KEYS
-from catalog_pipeline.resources.openrouter import OpenRouterClient
+from catalog_pipeline.db.models import record_run_part, sync_run_committed
+from catalog_pipeline.resources.http import redact_url
+from catalog_pipeline.resources.openrouter import MODELS_PATH, OpenRouterClient
 from catalog_pipeline.resources.postgres import CatalogDatabase
 from catalog_pipeline.secrets import scrub_resources
 
@@ -103,3 +118,65 @@ def alert_on_failed_checks(context: SensorEvaluationContext, alert_webhook: Aler
 
 
 alert_sensors = [alert_on_failed_run, alert_on_failed_checks]
+
+
+@failure_hook(required_resource_keys={"catalog_db", "openrouter"})
+def record_failed_run(context: HookContext) -> None:
+    """The run's row says which part failed, in which step and why (scrubbed of secrets), beside what was written."""
+    catalog_db, openrouter = context.resources.catalog_db, context.resources.openrouter
+    error = context.op_exception
+    message = f"{type(error).__name__}: {error}" if error is not None else "the step failed"
+    message = scrub_resources(message, catalog_db, openrouter)[:2000]
+    record = context.instance.get_run_record_by_id(context.run_id)
+    started = record.start_time if record and record.start_time else datetime.now(UTC).timestamp()
+    part: str | None = "endpoints" if "endpoints" in context.step_key else "catalog"
+    try:
+        with catalog_db.migrated() as conn:
+            if part == "catalog" and sync_run_committed(conn, context.run_id):
+                part = None  # the catalog was written; what failed after it fails the run, not the write
+            record_run_part(
+                conn,
+                run_id=context.run_id,
+                part=part,
+                written=False,
+                started_at=datetime.fromtimestamp(started, UTC),
+                stage=context.step_key,
+                error=message,
+                source_url=redact_url(openrouter.url(MODELS_PATH)),
+            )
+    except Exception as exc:  # noqa: BLE001 - the step's own failure is what the operator needs
+        context.log.warning(f"could not record the failed sync in ai_model_sync_runs: {type(exc).__name__}")
+
+
+class RunScopedPickleIOManager(ConfigurableIOManager):
+    """Pickles each asset's value under <instance storage>/runs/<run id>/. A step reads what its own run wrote,
+    or, materialized alone, the exact run of the upstream asset's latest materialization; never a file that
+    another run, running at the same time, is writing."""
+
+    def _path(self, storage: str, run_id: str, asset_path: list[str]) -> Path:
+        return Path(storage, "runs", run_id, *asset_path).with_suffix(".pickle")
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        path = self._path(context.step_context.instance.storage_directory(), context.run_id, context.asset_key.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written aside and renamed: a reader sees the whole value or none.
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
+            pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(handle.name, path)
+
+    def load_input(self, context: InputContext) -> Any:
+        key = context.asset_key
+        storage = context.instance.storage_directory()
+        path = self._path(storage, context.step_context.run_id, key.path)
+        if not path.exists():
+            event = context.instance.get_latest_materialization_event(key)
+            if event is None:
+                raise Failure(f"{key.to_user_string()} has never been materialized: materialize it first")
+            path = self._path(storage, event.run_id, key.path)
+            if not path.exists():
+                raise Failure(
+                    f"the value of {key.to_user_string()} from run {event.run_id} is no longer stored: "
+                    "materialize it again"
+                )
+        with path.open("rb") as handle:
+            return pickle.load(handle)  # noqa: S301 - files this IO manager wrote itself

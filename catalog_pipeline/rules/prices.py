@@ -13,6 +13,8 @@ import re
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from catalog_pipeline.rules.parse import clean_text
+
 # Top-level and override keys by unit. OpenRouter's spec (PublicPricing) is not to be trusted on every key; each unit
 # below is held against the providers' own price sheets and the real catalogs in shared/fixtures:
 # - image_output is per token, not "per output image" as the spec says: google/gemini-3-pro-image sends "0.00012",
@@ -197,7 +199,7 @@ def _unit_rows(units: Any, problems: list[str]) -> list[PriceRow]:
             continue
         unit, shift = normalise_unit(entry.get("unit"))
         label = entry.get("label") if isinstance(entry.get("label"), str) and entry["label"].strip() else None
-        component = _clean(label or f"units[{position}]")
+        component = clean_text(label or f"units[{position}]")
         price = parse_price(entry.get("price"))
         if price is None:
             problems.append(f"units entry {component!r} has no usable price")
@@ -209,7 +211,7 @@ def _unit_rows(units: Any, problems: list[str]) -> list[PriceRow]:
             if tier_price is None:
                 problems.append(f"tier {number} of {component!r} has no usable price")
                 continue
-            name = _clean(tier["label"]) if isinstance(tier.get("label"), str) else f"tier {number}"
+            name = clean_text(tier["label"]) if isinstance(tier.get("label"), str) else f"tier {number}"
             rows.append(_row(component, unit, scaled(tier_price, shift), f"tier {name}", tier=name))
     return rows
 
@@ -265,7 +267,7 @@ def _key_rows(
     rows = []
     prompt = parse_price(dict(items).get("prompt"))
     for key, value in items:
-        name = _clean(str(key))
+        name = clean_text(str(key))
         price = parse_price(value)
         if price is None:
             problems.append(f"{where}{name} price missing or unparseable: {str(value)[:40]!r}")
@@ -275,11 +277,6 @@ def _key_rows(
             unknown.append(name)
         rows.append(_row(name, unit, price, condition, **extra))
     return rows
-
-
-def _clean(text: str) -> str:
-    """Text Postgres can store (no NUL, no lone surrogates)."""
-    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
 def price_model(pricing: Any) -> PricedModel:
@@ -353,3 +350,39 @@ def _as_sent(row: PriceRow) -> Decimal:
     """A unit row's price as the API sent it: per single character for 'million characters', say."""
     scale = {"thousand": 3, "million": 6}.get(str(row.unit).split(" ", 1)[0], 0)
     return scaled(row.price, -scale)
+
+
+# Sane upper bounds, in USD: per million tokens for token prices, per unit for the others. A price above its
+# bound is far more likely a unit mix-up than a real price.
+MAX_SANE_PRICE_PER_MILLION = 10_000
+MAX_SANE_UNIT_PRICE = {
+    "image": 10,
+    "megapixel": 10,
+    "second": 10,
+    "minute": 10,
+    "hour": 100,
+    "million characters": 1_000,
+    "search": 10,
+    "request": 10,
+    "song": 10,
+}
+MAX_SANE_OTHER_UNIT_PRICE = 100
+# Sane lower bounds for a paid price (zero is free, not judged): about a tenth of the lowest paid price of each
+# unit in the five real catalogs in shared/fixtures (token: inclusionai/ling-2.6-flash's cache read at $0.002 per
+# million; image: meta-llama/llama-3.2-11b-vision-instruct's $0.000079475 an input image; second:
+# qwen/qwen3-asr-flash's $0.000035; minute: voxtral's $0.0001; hour: whisper's $0.04; million characters:
+# kokoro's $0.62; search: cohere/rerank-v3.5's $0.001; request: $0.005; megapixel: flux.2-klein's $0.014; song:
+# lyria's $0.04). Below it, a price is far more likely in the wrong unit: a per-token price read per image
+# (google/gemini-3-pro-image's "0.000002") lands there.
+MIN_SANE_PRICE_PER_MILLION = Decimal("0.0002")
+MIN_SANE_UNIT_PRICE = {
+    "image": "0.00001",
+    "megapixel": "0.001",
+    "second": "0.000003",
+    "minute": "0.00001",
+    "hour": "0.004",
+    "million characters": "0.06",
+    "search": "0.0001",
+    "request": "0.0005",
+    "song": "0.004",
+}

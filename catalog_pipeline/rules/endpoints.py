@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypedDict
 
-from catalog_pipeline.classification import (
+from catalog_pipeline.rules.models import (
     MAX_DEPTH,
     clean_json,
     clean_text,
@@ -20,7 +20,7 @@ from catalog_pipeline.classification import (
     parse_positive_int,
     text_list,
 )
-from catalog_pipeline.prices import PriceRow, price_model
+from catalog_pipeline.rules.prices import PriceRow, price_model
 
 
 class EndpointRow(TypedDict):
@@ -261,3 +261,14 @@ def prepare_endpoints(assignment: Assignment, had: dict[str, int]) -> PreparedEn
     # A model served by another's answer speaks for its own endpoints too: it has none.
     prepared.answered += list(assignment.served_by)
     return prepared
+
+
+def excused_models(asked: dict[str, str], bodies: dict[str, bytes], failed: dict[str, str]) -> dict[str, str]:
+    """The models an endpoints sync gives no rows of their own, and why: their endpoints could not be had, they are
+    served by another model's answer, or their answer lists none."""
+    assignment = assign_answers(asked, bodies, failed)
+    excused = {m: f"served by {base}'s answer" for m, base in assignment.served_by.items()}
+    excused |= {
+        m: "the answer lists no endpoint" for m, e in assignment.answers.items() if not classify_endpoints(m, e).rows
+    }
+    return excused | assignment.failed

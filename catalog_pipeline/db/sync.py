@@ -1,0 +1,439 @@
+"""The one write engine: a synced table is described once (`Table`) and written the same way as every other.
+
+In one transaction, under the sync's advisory lock: the rows and their price components are COPYed into stages,
+what will change is read, the price components are dated (a change closes a period and opens one), only the rows
+that differ from the stored ones are upserted, and the active rows in scope that the stage does not hold are
+deactivated, their prices closed. Nothing is deleted, and an unchanged row is neither written nor locked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from catalog_pipeline.db import CatalogDatabaseError
+from catalog_pipeline.rules.prices import (
+    MAX_SANE_OTHER_UNIT_PRICE,
+    MAX_SANE_PRICE_PER_MILLION,
+    MAX_SANE_UNIT_PRICE,
+    MIN_SANE_PRICE_PER_MILLION,
+    MIN_SANE_UNIT_PRICE,
+    PriceRow,
+)
+
+REPORT_LIMIT = 25  # keys listed per section of a change report; totals are always exact
+SYNC_LOCK_KEY = 7_215_401_002  # the advisory lock every sync write holds (an arbitrary constant)
+EVERYTHING = sql.SQL("true")
+
+
+class DuplicateKeys(ValueError):
+    """The rows handed to a write repeat a key; nothing was written."""
+
+
+class CommitUnknown(CatalogDatabaseError):
+    """The connection was lost while COMMIT was on its way: the write may or may not have been committed."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A synced table: its key, its synced columns (a row type's keys, key first), where its prices are dated, and
+    which columns a change report shows old → new."""
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[str, ...]
+    prices: str | None = None  # its price components' table, keyed by `key` then a PriceRow
+    watched: tuple[str, ...] = ()
+    stamped: tuple[str, ...] = ("first_seen_at", "updated_at")  # set to the sync's time when a row is inserted
+
+    @property
+    def stage(self) -> str:
+        return f"{self.name}_stage"
+
+    @property
+    def price_columns(self) -> tuple[str, ...]:
+        return (*self.key, *PriceRow._fields)
+
+    @property
+    def not_key(self) -> tuple[str, ...]:
+        return tuple(c for c in self.columns if c not in self.key)
+
+
+@dataclass
+class Outcome:
+    """What one write did to one table."""
+
+    table: str
+    synced_at: datetime
+    total: int = 0  # rows staged
+    inserted: int = 0
+    updated: int = 0
+    deactivated: int = 0
+    reactivated: int = 0
+    changed_total: int = 0  # active rows whose watched columns changed
+    price_rows_opened: int = 0
+    price_rows_closed: int = 0
+    added: list[tuple] = field(default_factory=list)  # keys, at most REPORT_LIMIT of each
+    removed: list[tuple] = field(default_factory=list)
+    returned: list[tuple] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)  # {"key", "old", "new"} of the watched columns
+
+    @property
+    def unchanged(self) -> int:
+        return self.total - self.inserted - self.updated
+
+
+def columns_sql(columns: Iterable[str], prefix: str = "") -> sql.Composable:
+    """`a, b, c`, or `p.a, p.b, p.c` with a prefix: identifiers, quoted."""
+    return sql.SQL(", ").join(sql.SQL(prefix) + sql.Identifier(c) for c in columns)
+
+
+def _match(columns: Iterable[str], left: str, right: str) -> sql.Composable:
+    return sql.SQL(" AND ").join(
+        sql.SQL("{}.{} = {}.{}").format(
+            sql.Identifier(left), sql.Identifier(c), sql.Identifier(right), sql.Identifier(c)
+        )
+        for c in columns
+    )
+
+
+def set_local(conn: psycopg.Connection, settings: Mapping[str, str]) -> None:
+    """Apply settings for the current transaction only (session settings would leak through a pooler)."""
+    for name, value in settings.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+
+
+@contextmanager
+def sync_transaction(
+    conn: psycopg.Connection, settings: Mapping[str, str] | None = None, synced_at: datetime | None = None
+) -> Iterator[datetime]:
+    """A transaction holding the sync lock, with `settings` (timeouts) applied; yields the sync's time. A connection
+    lost while COMMIT was on its way raises CommitUnknown. `conn` must be in autocommit mode."""
+    committing = False
+    try:
+        with conn.transaction():
+            set_local(conn, settings or {})
+            conn.execute("SET LOCAL jit = off")  # compiling these one-off statements costs more than it saves
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
+            yield synced_at or conn.execute("SELECT now()").fetchone()[0]
+            committing = True
+    except psycopg.OperationalError as exc:
+        if committing:
+            raise CommitUnknown(f"the connection was lost while committing: {type(exc).__name__}") from None
+        raise
+
+
+def copy_into_stage(
+    conn: psycopg.Connection, stage: str, table: str, columns: tuple[str, ...], rows: Iterable[Any]
+) -> None:
+    """A temporary copy of `table`'s `columns`, filled with psycopg's binary COPY (types read from the stage)."""
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+            sql.Identifier(stage), columns_sql(columns), sql.Identifier(table)
+        )
+    )
+    types = [
+        r[0]
+        for r in conn.execute(
+            "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum", (stage,)
+        )
+    ]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(sql.Identifier(stage), columns_sql(columns))
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
+
+
+def stage(conn: psycopg.Connection, table: Table, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Stage the rows (and their `prices`, when the table has them); a repeated key raises DuplicateKeys."""
+    prices: list[list[Any]] = []
+    count = 0
+
+    def values() -> Iterator[list[Any]]:
+        nonlocal count
+        for row in rows:
+            count += 1
+            key = [row[c] for c in table.key]
+            prices.extend([*key, *price] for price in row.get("prices", ()))
+            yield [row[c] for c in table.columns]
+
+    copy_into_stage(conn, table.stage, table.name, table.columns, values())
+    try:
+        with conn.transaction():
+            conn.execute(
+                sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(
+                    sql.Identifier(table.stage), columns_sql(table.key)
+                )
+            )
+    except psycopg.errors.UniqueViolation:
+        raise DuplicateKeys(f"the rows for {table.name} repeat a key; nothing was written") from None
+    if table.prices:
+        copy_into_stage(conn, f"{table.prices}_stage", table.prices, table.price_columns, prices)
+    return count
+
+
+def apply(
+    conn: psycopg.Connection,
+    table: Table,
+    outcome: Outcome,
+    *,
+    run_id: str | None,
+    scope: sql.Composable = EVERYTHING,
+    params: Mapping[str, Any] | None = None,
+) -> Outcome:
+    """Report, date the prices, upsert and deactivate what `stage` staged. `scope` is a condition on the stored row
+    `t` (with `params`): only the active rows in scope that were not staged are deactivated."""
+    values = {"ts": outcome.synced_at, "run_id": run_id, "limit": REPORT_LIMIT, **(params or {})}
+    _report(conn, table, outcome, values)
+    if table.prices:
+        outcome.price_rows_closed, outcome.price_rows_opened = _date_prices(conn, table, values)
+    outcome.inserted, outcome.updated = conn.execute(_upsert_sql(table), values).fetchone()
+    gone = conn.execute(_deactivate_sql(table, scope), values).fetchall()
+    outcome.deactivated, outcome.removed = len(gone), [tuple(r) for r in gone[:REPORT_LIMIT]]
+    return outcome
+
+
+def write(
+    conn: psycopg.Connection,
+    table: Table,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    synced_at: datetime,
+    run_id: str | None,
+    scope: sql.Composable = EVERYTHING,
+    params: Mapping[str, Any] | None = None,
+) -> Outcome:
+    """Stage and apply, inside the caller's sync_transaction."""
+    outcome = Outcome(table.name, synced_at, total=stage(conn, table, rows))
+    return apply(conn, table, outcome, run_id=run_id, scope=scope, params=params)
+
+
+def _report(conn: psycopg.Connection, table: Table, outcome: Outcome, values: Mapping[str, Any]) -> None:
+    """Added, returning and changed rows, read before the write: counts exact, keys capped."""
+    watched_differ = (
+        sql.SQL("({}) IS DISTINCT FROM ({})").format(columns_sql(table.watched, "t."), columns_sql(table.watched, "s."))
+        if table.watched
+        else sql.SQL("false")
+    )
+    joined = sql.SQL(
+        """CREATE TEMP TABLE {report} ON COMMIT DROP AS
+           SELECT {keys}, t.{first} IS NULL AS added, NOT t.is_active AS returned,
+                  t.is_active AND {differ} AS changed
+             FROM {stage} s LEFT JOIN {table} t ON {match}"""
+    ).format(
+        report=sql.Identifier(f"{table.name}_report"),
+        keys=columns_sql(table.key, "s."),
+        first=sql.Identifier(table.key[0]),
+        differ=watched_differ,
+        stage=sql.Identifier(table.stage),
+        table=sql.Identifier(table.name),
+        match=_match(table.key, "t", "s"),
+    )
+    conn.execute(joined)
+    report = sql.Identifier(f"{table.name}_report")
+    order = sql.SQL(", ").join(sql.SQL('{} COLLATE "C"').format(sql.Identifier(c)) for c in table.key)
+    for flag in ("added", "returned"):
+        keys = conn.execute(
+            sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT %(limit)s").format(
+                columns_sql(table.key), report, sql.Identifier(flag), order
+            ),
+            values,
+        ).fetchall()
+        setattr(outcome, flag, [tuple(k) for k in keys])
+    outcome.reactivated, outcome.changed_total = conn.execute(
+        sql.SQL("SELECT count(*) FILTER (WHERE returned), count(*) FILTER (WHERE changed) FROM {}").format(report)
+    ).fetchone()
+    if table.watched:
+        rows = conn.execute(
+            sql.SQL(
+                """SELECT {keys}, {old}, {new} FROM {report} r JOIN {stage} s ON {rs} JOIN {table} t ON {ts}
+                    WHERE r.changed ORDER BY {order} LIMIT %(limit)s"""
+            ).format(
+                keys=columns_sql(table.key, "r."),
+                old=columns_sql(table.watched, "t."),
+                new=columns_sql(table.watched, "s."),
+                report=report,
+                stage=sql.Identifier(table.stage),
+                table=sql.Identifier(table.name),
+                rs=_match(table.key, "r", "s"),
+                ts=_match(table.key, "r", "t"),
+                order=sql.SQL(", ").join(sql.SQL('r.{} COLLATE "C"').format(sql.Identifier(c)) for c in table.key),
+            ),
+            values,
+        ).fetchall()
+        n, w = len(table.key), len(table.watched)
+        outcome.changed = [
+            {
+                "key": tuple(r[:n]),
+                "old": dict(zip(table.watched, r[n : n + w], strict=True)),
+                "new": dict(zip(table.watched, r[n + w :], strict=True)),
+            }
+            for r in rows
+        ]
+
+
+def _date_prices(conn: psycopg.Connection, table: Table, values: Mapping[str, Any]) -> tuple[int, int]:
+    """(closed, opened): the open period of a staged row's component that is no longer staged at the same price
+    closes; every staged component without an open period opens one."""
+    prices, staged = sql.Identifier(table.prices), sql.Identifier(f"{table.prices}_stage")
+    component_key = (*table.key, "component", "condition")
+    closed = conn.execute(
+        sql.SQL(
+            """UPDATE {prices} p SET valid_to = %(ts)s
+                WHERE p.valid_to IS NULL
+                  AND EXISTS (SELECT 1 FROM {stage} s WHERE {in_stage})
+                  AND NOT EXISTS (SELECT 1 FROM {staged} n WHERE {same} AND ({new}) IS NOT DISTINCT FROM ({old}))"""
+        ).format(
+            prices=prices,
+            stage=sql.Identifier(table.stage),
+            in_stage=_match(table.key, "s", "p"),
+            staged=staged,
+            same=_match(component_key, "n", "p"),
+            new=columns_sql(table.price_columns, "n."),
+            old=columns_sql(table.price_columns, "p."),
+        ),
+        values,
+    ).rowcount
+    opened = conn.execute(
+        sql.SQL(
+            """INSERT INTO {prices} ({cols}, valid_from, dagster_run_id)
+               SELECT {staged_cols}, %(ts)s, %(run_id)s FROM {staged} n
+                WHERE NOT EXISTS (SELECT 1 FROM {prices} p WHERE p.valid_to IS NULL AND {same})"""
+        ).format(
+            prices=prices,
+            cols=columns_sql(table.price_columns),
+            staged_cols=columns_sql(table.price_columns, "n."),
+            staged=staged,
+            same=_match(component_key, "n", "p"),
+        ),
+        values,
+    ).rowcount
+    return closed, opened
+
+
+def _upsert_sql(table: Table) -> sql.Composable:
+    """(inserted, updated). The join leaves out rows equal to the stored ones: an unchanged row is neither updated
+    nor locked, and a no-op re-sync writes nothing."""
+    return sql.SQL(
+        """WITH written AS (
+               INSERT INTO {table} AS m ({cols}, is_active, removed_at, {stamped})
+               SELECT {staged}, true, NULL, {stamps}
+                 FROM {stage} s LEFT JOIN {table} t ON {match}
+                WHERE t.{first} IS NULL OR NOT t.is_active OR ({old}) IS DISTINCT FROM ({new})
+               ON CONFLICT ({key}) DO UPDATE
+                  SET {assignments}, is_active = true, removed_at = NULL, updated_at = EXCLUDED.updated_at
+               RETURNING (xmax = 0) AS inserted)
+           SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"""
+    ).format(
+        table=sql.Identifier(table.name),
+        cols=columns_sql(table.columns),
+        stamped=columns_sql(table.stamped),
+        staged=columns_sql(table.columns, "s."),
+        stamps=sql.SQL(", ").join(sql.Placeholder("ts") for _ in table.stamped),
+        stage=sql.Identifier(table.stage),
+        match=_match(table.key, "t", "s"),
+        first=sql.Identifier(table.key[0]),
+        old=columns_sql(table.not_key, "t."),
+        new=columns_sql(table.not_key, "s."),
+        key=columns_sql(table.key),
+        assignments=sql.SQL(", ").join(
+            sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in table.not_key
+        ),
+    )
+
+
+def _deactivate_sql(table: Table, scope: sql.Composable) -> sql.Composable:
+    """Active rows in scope that the stage does not hold become inactive, and their open prices close: the keys
+    gone, in order."""
+    closing = sql.SQL("")
+    if table.prices:
+        closing = sql.SQL(
+            ", closed AS (UPDATE {prices} p SET valid_to = %(ts)s FROM gone WHERE {match} AND p.valid_to IS NULL)"
+        ).format(prices=sql.Identifier(table.prices), match=_match(table.key, "p", "gone"))
+    return sql.SQL(
+        """WITH gone AS (
+               UPDATE {table} t SET is_active = false, removed_at = %(ts)s, updated_at = %(ts)s
+                WHERE t.is_active AND ({scope})
+                  AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})
+               RETURNING {keys}){closing}
+           SELECT {gone_keys} FROM gone ORDER BY {order}"""
+    ).format(
+        table=sql.Identifier(table.name),
+        scope=scope,
+        stage=sql.Identifier(table.stage),
+        match=_match(table.key, "s", "t"),
+        keys=columns_sql(table.key, "t."),
+        closing=closing,
+        gone_keys=columns_sql(table.key),
+        order=sql.SQL(", ").join(sql.SQL('{} COLLATE "C"').format(sql.Identifier(c)) for c in table.key),
+    )
+
+
+def active_rows(conn: psycopg.Connection, table: str) -> int:
+    """How many rows of a synced table are active."""
+    return conn.execute(sql.SQL("SELECT count(*) FROM {} WHERE is_active").format(sql.Identifier(table))).fetchone()[0]
+
+
+def column_descriptions(conn: psycopg.Connection, table: str = "ai_models") -> list[tuple[str, str, str]]:
+    """(name, type, comment) of each column of a table, in order: the SQL COMMENTs are the descriptions."""
+    return conn.execute(
+        """SELECT a.attname, format_type(a.atttypid, a.atttypmod), coalesce(col_description(a.attrelid, a.attnum), '')
+             FROM pg_attribute a
+            WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped
+            ORDER BY a.attnum""",
+        (table,),
+    ).fetchall()
+
+
+def insane_prices(conn: psycopg.Connection, table: Table) -> list[tuple]:
+    """(who, component, condition, unit, price, per million, why) of each active row's price in force that is
+    negative or outside its unit's bounds, and each variable-priced row given a token cost. Prices of units nobody
+    knows yet are not judged."""
+    who = sql.SQL(" || ' via ' || ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in table.key)
+    return conn.execute(
+        sql.SQL(
+            """SELECT {who}, p.component, p.condition, p.unit, p.price, p.price_per_million,
+                  CASE WHEN p.price < 0 THEN 'negative price'
+                       WHEN p.unit = 'token' AND p.price_per_million < %(token_floor)s
+                       THEN 'below $' || %(token_floor)s || ' per million tokens'
+                       WHEN p.unit = 'token' THEN 'above $' || %(token_cap)s || ' per million tokens'
+                       WHEN p.price < (%(floors)s::jsonb ->> p.unit)::numeric
+                       THEN 'below $' || (%(floors)s::jsonb ->> p.unit) || ' per ' || p.unit
+                       ELSE 'above $' || coalesce(%(caps)s::jsonb ->> p.unit, %(other_cap)s::text) || ' per ' || p.unit
+                  END AS why
+             FROM {prices} p JOIN {table} t ON {match}
+            WHERE p.valid_to IS NULL AND t.is_active AND t.pricing_kind IS DISTINCT FROM 'variable'
+              AND p.unit IS NOT NULL
+              AND (p.price < 0
+                   OR (p.unit = 'token' AND p.price_per_million > %(token_cap)s)
+                   OR (p.unit = 'token' AND p.price > 0 AND p.price_per_million < %(token_floor)s)
+                   OR (p.unit <> 'token' AND p.price > 0 AND p.price < (%(floors)s::jsonb ->> p.unit)::numeric)
+                   OR (p.unit <> 'token' AND p.price > coalesce((%(caps)s::jsonb ->> p.unit)::numeric, %(other_cap)s)))
+           UNION ALL
+           SELECT {who}, 'prompt, completion', '', 'token', NULL, NULL, 'token cost on a variable-priced model'
+             FROM {table} t
+            WHERE t.is_active AND t.pricing_kind = 'variable'
+              AND (t.input_cost_per_million IS NOT NULL OR t.output_cost_per_million IS NOT NULL)
+            ORDER BY 1, 2, 3"""
+        ).format(
+            who=who,
+            prices=sql.Identifier(table.prices),
+            table=sql.Identifier(table.name),
+            match=_match(table.key, "t", "p"),
+        ),
+        {
+            "token_cap": MAX_SANE_PRICE_PER_MILLION,
+            "token_floor": MIN_SANE_PRICE_PER_MILLION,
+            "floors": Jsonb(MIN_SANE_UNIT_PRICE),
+            "caps": Jsonb(MAX_SANE_UNIT_PRICE),
+            "other_cap": MAX_SANE_OTHER_UNIT_PRICE,
+        },
+    ).fetchall()
