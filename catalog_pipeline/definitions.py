@@ -24,6 +24,9 @@ sync_openrouter_models = define_asset_job(
     selection=AssetSelection.assets(*catalog_assets),
     description="Fetch OpenRouter's catalog and endpoints, classify them and upsert them into Postgres.",
     hooks={record_failed_run},
+    # What a person reads on the console: each step's own lines and every error, not Dagster's DEBUG events
+    # (the UI keeps them all).
+    config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
 )
 
 daily_sync_schedule = ScheduleDefinition(

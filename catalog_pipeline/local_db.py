@@ -3,6 +3,8 @@
     python -m catalog_pipeline.local_db status      # running or not, its data folder, its psql URI
     python -m catalog_pipeline.local_db psql-uri    # the URI for psql (starts the server if it is not running)
     python -m catalog_pipeline.local_db stop        # a clean shutdown
+    python -m catalog_pipeline.local_db dagster-home  # create $DAGSTER_HOME (else .dagster_home/) with the
+                                                      # project's instance settings, and print its path
 
 The server outlives the sync that started it, so the next sync and your psql reuse it. When a sync runs as
 root, the server runs as the OS user `embedded_postgres`.
@@ -71,10 +73,27 @@ def stop(pgdata: Path) -> bool:
     return True
 
 
+# What the project wants of a local Dagster instance: no telemetry (the tests run with none either).
+INSTANCE_SETTINGS = "telemetry:\n  enabled: false\n"
+
+
+def dagster_home() -> Path:
+    """$DAGSTER_HOME, else .dagster_home/ here, created with the project's instance settings unless it has its own."""
+    home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        settings.write_text(INSTANCE_SETTINGS, encoding="utf-8")
+    return home
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m catalog_pipeline.local_db", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["status", "psql-uri", "stop"])
+    parser.add_argument("command", choices=["status", "psql-uri", "stop", "dagster-home"])
     command = parser.parse_args(argv).command
+    if command == "dagster-home":
+        print(dagster_home())
+        return 0
     pgdata = data_dir()
     if command == "status":
         pid = running_pid(pgdata)

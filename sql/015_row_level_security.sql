@@ -23,7 +23,10 @@ BEGIN
     FOREACH role_name IN ARRAY ARRAY['catalog_writer', 'catalog_curator'] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name) THEN
             IF may_create_roles THEN
-                EXECUTE format('CREATE ROLE %I NOLOGIN', role_name);
+                BEGIN  -- roles belong to the cluster: another database's migration may create it first
+                    EXECUTE format('CREATE ROLE %I NOLOGIN', role_name);
+                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                END;
             ELSE
                 RAISE NOTICE 'role % not created (% may not create roles): only the owner writes', role_name, current_user;
             END IF;

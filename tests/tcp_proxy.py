@@ -6,7 +6,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from urllib.parse import urlsplit, urlunsplit
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 
 class FaultyProxy:
@@ -19,16 +20,17 @@ class FaultyProxy:
     """
 
     def __init__(self, target_url: str, fault: str, arm_after: bytes) -> None:
-        parts = urlsplit(target_url)
-        self.target = (parts.hostname or "127.0.0.1", parts.port or 5432)
+        # Any form psycopg takes (a URL, key=value, a socket directory in ?host=, as the embedded server's URI
+        # has); the proxy's URL is the same with its own host and port, which win over every other.
+        params = conninfo_to_dict(target_url)
+        host, port = params.get("host") or "127.0.0.1", int(params.get("port") or 5432)
+        self.target = f"{host}/.s.PGSQL.{port}" if host.startswith("/") else (host, port)
         self.fault, self.arm_after = fault, arm_after
         self.fired = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
         self.port = self._listener.getsockname()[1]
-        netloc = parts.netloc.rsplit("@", 1)
-        host = f"127.0.0.1:{self.port}"
-        self.url = urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
+        self.url = make_conninfo(target_url, host="127.0.0.1", port=str(self.port))
         self._stop = threading.Event()
         self._sockets: list[socket.socket] = []
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -58,7 +60,11 @@ class FaultyProxy:
                 client, _ = self._listener.accept()
             except TimeoutError:
                 continue
-            server = socket.create_connection(self.target)
+            if isinstance(self.target, str):  # a Unix socket
+                server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                server.connect(self.target)
+            else:
+                server = socket.create_connection(self.target)
             self._sockets += [client, server]
             state = {"armed": False, "silent": False}
             threading.Thread(target=self._pump, args=(client, server, state, True), daemon=True).start()

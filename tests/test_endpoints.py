@@ -253,6 +253,7 @@ def test_429_with_retry_after_slows_all_and_everything_is_fetched(httpserver, ha
     assert time.monotonic() - started >= 1.0  # the pool waited out the Retry-After
 
 
+@pytest.mark.slow
 def test_the_pool_and_the_rate_limit_hold(handwritten_catalog):
     """450 models against a server that answers after 100 ms: never more than the pool at once, nor more than the
     rate started in any second; the total near the pool's bound."""

@@ -7,6 +7,8 @@ import sys
 import psycopg
 import pytest
 
+pytestmark = pytest.mark.slow
+
 
 def _local_db(command: str, state) -> subprocess.CompletedProcess:
     env = {**os.environ, "CATALOG_STATE_DIR": str(state)}

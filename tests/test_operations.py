@@ -19,6 +19,8 @@ from dagster import DagsterInstance
 from catalog_pipeline.definitions import build_defs
 from catalog_pipeline.resources.openrouter import OpenRouterClient
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"

@@ -8,7 +8,10 @@ import venv
 from pathlib import Path
 
 import psycopg
+import pytest
 from conftest import reset_schema
+
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 

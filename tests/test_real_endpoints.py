@@ -1,8 +1,10 @@
 """The real per-model endpoints answers of 2026-05-16 (see the fixtures README), served where links.details says."""
 
 import json
+import re
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from conftest import check_results, materialization_metadata, run_sync
@@ -130,3 +132,16 @@ def test_a_real_answer_that_repeats_a_tag_stores_the_first_and_counts_the_repeat
     meta = materialization_metadata(result, "ai_model_endpoints_table")
     assert meta["repeated_tags_count"] == 1
     assert meta["repeated_tags"] == ["qwen/qwen3-235b-a22b-2507 google-vertex/us-south1"]
+
+
+def test_every_query_in_the_readme_answers_on_a_database_one_sync_old(served_day, catalog_db, pg, openrouter):
+    """The README's SQL, run as a newcomer would after their first sync of the real catalog."""
+    assert run_sync(catalog_db, openrouter.base_url).success
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sql\n(.*?)```", readme, flags=re.S)
+    code = "\n".join(line for block in blocks for line in block.splitlines() if not line.lstrip().startswith("--"))
+    statements = [s.strip() for s in code.split(";") if s.strip().upper().startswith("SELECT")]
+    assert len(statements) >= 4  # the queries of the schema section (the production section's grants are not run)
+    for statement in statements:
+        rows = pg.execute(statement).fetchall()
+        assert rows and rows[0][0] is not None, statement

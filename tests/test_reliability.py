@@ -78,6 +78,7 @@ def _serve_slowly(server: HTTPServer, catalog: dict, delay: float) -> None:
     serve_endpoints(server, {m["id"]: m for m in catalog["data"]})
 
 
+@pytest.mark.slow
 def test_two_runs_on_one_instance_read_only_their_own_values(tmp_path, pg_url, pg, handwritten_catalog):
     """Two `dagster job execute` at once on one DAGSTER_HOME, each against its own API: each writes its own."""
     reset_schema(pg_url)

@@ -25,6 +25,8 @@ from catalog_pipeline.db.models import write_catalog
 from catalog_pipeline.resources.postgres import CatalogDatabase
 from catalog_pipeline.rules.models import classify_catalog
 
+pytestmark = pytest.mark.slow
+
 HISTORY = "SELECT openrouter_id, input_cost_per_million, valid_from, valid_to FROM ai_model_price_history ORDER BY id"
 
 

@@ -125,9 +125,11 @@ def ai_model_endpoints_table(
         f"ai_model_endpoints: {outcome.total} rows, {outcome.inserted} inserted, {outcome.updated} updated, "
         f"{outcome.unchanged} unchanged, {outcome.deactivated} deactivated; {len(failed)} models failed"
     )
+    metadata = table_metadata(catalog_db, outcome)
+    context.log.info(_summary(catalog_db, metadata["dagster/row_count"], failed))
     return MaterializeResult(
         metadata={
-            **table_metadata(catalog_db, outcome),
+            **metadata,
             "observations": appended,
             "observations_pruned": pruned,
             "failed_count": len(failed),
@@ -141,3 +143,16 @@ def ai_model_endpoints_table(
             "endpoints_set_aside": MetadataValue.json([f"{m}: {w}" for m, w in prepared.set_aside[:SHOWN]]),
         }
     )
+
+
+def _summary(catalog_db: CatalogDatabase, endpoints: int, failed: dict[str, str]) -> str:
+    """The run's last lines, for a person: what is where, what failed, and how to look at it."""
+    kept = f"; {len(failed)} models kept their earlier endpoints (see this step's `failed`)" if failed else ""
+    psql = 'psql "$(python3 -m catalog_pipeline.local_db psql-uri)"' if catalog_db.url is None else "psql $DATABASE_URL"
+    return (
+        f"Sync done: the catalog and {endpoints} active endpoints are in {catalog_db.describe()}{kept}.\n"
+        f"Look at it: {psql} -c '{_LOOK}'"
+    )
+
+
+_LOOK = "SELECT modality, count(*) FROM ai_models WHERE is_active GROUP BY 1"

@@ -122,7 +122,9 @@ def sync_transaction(
             set_local(conn, settings or {})
             conn.execute("SET LOCAL jit = off")  # compiling these one-off statements costs more than it saves
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
-            yield synced_at or conn.execute("SELECT now()").fetchone()[0]
+            # The time once the lock is held, not the transaction's start: a sync that waited for another must
+            # date its changes after the other's, or it would close their periods before they opened.
+            yield synced_at or conn.execute("SELECT clock_timestamp()").fetchone()[0]
             committing = True
     except psycopg.OperationalError as exc:
         if committing:
