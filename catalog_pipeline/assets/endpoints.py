@@ -12,7 +12,7 @@ from catalog_pipeline.db.endpoints import active_endpoint_counts, write_endpoint
 from catalog_pipeline.raw_archive import archive_endpoints, load_endpoints_archive
 from catalog_pipeline.resources.openrouter import OpenRouterClient, endpoints_path, fetch_endpoints
 from catalog_pipeline.resources.postgres import CatalogDatabase
-from catalog_pipeline.rules.endpoints import assign_answers, prepare_endpoints
+from catalog_pipeline.rules.endpoints import Assignment, PreparedEndpoints, assign_answers, prepare_endpoints
 
 
 class EndpointsFetchConfig(Config):
@@ -127,22 +127,27 @@ def ai_model_endpoints_table(
     )
     metadata = table_metadata(catalog_db, outcome)
     context.log.info(_summary(catalog_db, metadata["dagster/row_count"], failed))
-    return MaterializeResult(
-        metadata={
-            **metadata,
-            "observations": appended,
-            "observations_pruned": pruned,
-            "failed_count": len(failed),
-            "failed": MetadataValue.md(_failed_table(failed)),
-            "failed_ids": MetadataValue.json(dict(sorted(failed.items())[:SHOWN])),
-            "served_by_another_count": len(assignment.served_by),
-            "served_by_another": MetadataValue.json(dict(sorted(assignment.served_by.items())[:SHOWN])),
-            "repeated_tags_count": len(prepared.repeated_tags),
-            "repeated_tags": MetadataValue.json([f"{m} {t}" for m, t in prepared.repeated_tags[:SHOWN]]),
-            "endpoints_set_aside_count": len(prepared.set_aside),
-            "endpoints_set_aside": MetadataValue.json([f"{m}: {w}" for m, w in prepared.set_aside[:SHOWN]]),
-        }
-    )
+    return MaterializeResult(metadata={**metadata, **_answers_metadata(prepared, assignment, appended, pruned)})
+
+
+def _answers_metadata(
+    prepared: PreparedEndpoints, assignment: Assignment, appended: int, pruned: int
+) -> dict[str, Any]:
+    """What the answers held besides rows: failures, models served by another's answer, repeats, entries set aside."""
+    failed = prepared.failed
+    return {
+        "observations": appended,
+        "observations_pruned": pruned,
+        "failed_count": len(failed),
+        "failed": MetadataValue.md(_failed_table(failed)),
+        "failed_ids": MetadataValue.json(dict(sorted(failed.items())[:SHOWN])),
+        "served_by_another_count": len(assignment.served_by),
+        "served_by_another": MetadataValue.json(dict(sorted(assignment.served_by.items())[:SHOWN])),
+        "repeated_tags_count": len(prepared.repeated_tags),
+        "repeated_tags": MetadataValue.json([f"{m} {t}" for m, t in prepared.repeated_tags[:SHOWN]]),
+        "endpoints_set_aside_count": len(prepared.set_aside),
+        "endpoints_set_aside": MetadataValue.json([f"{m}: {w}" for m, w in prepared.set_aside[:SHOWN]]),
+    }
 
 
 def _summary(catalog_db: CatalogDatabase, endpoints: int, failed: dict[str, str]) -> str:

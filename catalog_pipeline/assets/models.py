@@ -151,40 +151,22 @@ def ai_models_table(
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
     """The ai_models table in Postgres, upserted on openrouter_id in one transaction; is_curated untouched."""
     fetched = raw_openrouter_models["fetched_count"]
-    run_id = context.run.run_id
     run_record = {
         "started_at": datetime.now(UTC),
         "source_url": ", ".join(raw_openrouter_models["bodies"]) or None,
         "fetched": fetched,
         "set_aside": fetched - len(classified_models),
     }
-    with catalog_db.migrated() as conn:
-        try:
-            with catalog_db.explained("writing ai_models", conn):
-                outcome = write_catalog(
-                    conn,
-                    frame_rows(classified_models),
-                    run_id=run_id,
-                    run_record=run_record,
-                    settings=catalog_db.timeouts(),
-                )
-        except CuratedFlagsChanged as guard:
-            # The guard tripped: the check says so, with the ids, and the step fails; nothing was written.
-            yield curated_survival_result(guard.before, guard.after)
-            raise Failure(description=str(guard)) from None
-        except CommitUnknown:
-            raise Failure(description=_after_lost_commit(catalog_db, run_id)) from None
-        except CatalogDatabaseError:
-            raise
-        except Exception as exc:
-            message = scrub_url(str(exc), catalog_db.url)
-            raise CatalogDatabaseError(
-                f"writing ai_models failed and was rolled back; the table is unchanged: {message}"
-            ) from None
-        context.log.info(
-            f"ai_models: {outcome.total} rows, {outcome.inserted} inserted, {outcome.updated} updated, "
-            f"{outcome.unchanged} unchanged, {outcome.deactivated} deactivated"
-        )
+    try:
+        outcome = _write(catalog_db, classified_models, context.run.run_id, run_record)
+    except CuratedFlagsChanged as guard:
+        # The guard tripped: the check says so, with the ids, and the step fails; nothing was written.
+        yield curated_survival_result(guard.before, guard.after)
+        raise Failure(description=str(guard)) from None
+    context.log.info(
+        f"ai_models: {outcome.total} rows, {outcome.inserted} inserted, {outcome.updated} updated, "
+        f"{outcome.unchanged} unchanged, {outcome.deactivated} deactivated"
+    )
     yield modality_counts_result(outcome, count_modalities(classified_models["modality"]), len(classified_models))
     yield curated_survival_result(outcome.curated_before, outcome.curated_after)
     yield price_moves_result(outcome.moves)
@@ -196,6 +178,25 @@ def ai_models_table(
             "curated_count": len(outcome.curated_after),
         }
     )
+
+
+def _write(catalog_db: CatalogDatabase, frame: pd.DataFrame, run_id: str, run_record: dict[str, Any]) -> ModelsOutcome:
+    """write_catalog, its failures said plainly: rolled back, or committed whatever the lost connection said."""
+    with catalog_db.migrated() as conn:
+        try:
+            with catalog_db.explained("writing ai_models", conn):
+                return write_catalog(
+                    conn, frame_rows(frame), run_id=run_id, run_record=run_record, settings=catalog_db.timeouts()
+                )
+        except (CuratedFlagsChanged, CatalogDatabaseError) as exc:
+            if isinstance(exc, CommitUnknown):
+                raise Failure(description=_after_lost_commit(catalog_db, run_id)) from None
+            raise
+        except Exception as exc:
+            message = scrub_url(str(exc), catalog_db.url)
+            raise CatalogDatabaseError(
+                f"writing ai_models failed and was rolled back; the table is unchanged: {message}"
+            ) from None
 
 
 def _after_lost_commit(catalog_db: CatalogDatabase, run_id: str) -> str:

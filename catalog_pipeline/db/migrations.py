@@ -54,33 +54,33 @@ def apply_migrations(
             f"the catalog schema is behind: {', '.join(m[0] for m in pending)} not applied, and this role may not "
             f"apply them (it does not own the schema). {MIGRATE_ADVICE}"
         )
-    applied: list[str] = []
-    for version, text, checksum in pending:
-        with conn.transaction():
-            set_local(conn, timeouts or {})
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-            conn.execute(
-                """CREATE TABLE IF NOT EXISTS schema_migrations (
-                       version    text PRIMARY KEY,
-                       checksum   text NOT NULL,
-                       applied_at timestamptz NOT NULL DEFAULT now())"""
-            )
-            if conn.execute("SELECT 1 FROM schema_migrations WHERE version = %s", (version,)).fetchone():
-                continue  # another process applied it while this one waited for the lock
-            try:
-                conn.execute(text)  # the whole file, no parameters: several statements in one go
-            except psycopg.errors.LockNotAvailable:
-                waited = (timeouts or {}).get("lock_timeout", "its lock_timeout")
-                raise CatalogDatabaseError(
-                    f"migration {version}.sql could not take a lock within {waited}: "
-                    "another session holds a table it changes. Nothing was changed; run it again when that session "
-                    "is done."
-                ) from None
-            except psycopg.Error as exc:
-                raise CatalogDatabaseError(f"migration {version}.sql failed and was rolled back: {exc}") from exc
-            conn.execute("INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum))
-            applied.append(version)
-    return applied
+    return [version for version, text, checksum in pending if _apply(conn, version, text, checksum, timeouts or {})]
+
+
+def _apply(conn: psycopg.Connection, version: str, text: str, checksum: str, timeouts: Mapping[str, str]) -> bool:
+    """Apply one migration in its own transaction; False when another process applied it first."""
+    with conn.transaction():
+        set_local(conn, timeouts)
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   version    text PRIMARY KEY,
+                   checksum   text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        if conn.execute("SELECT 1 FROM schema_migrations WHERE version = %s", (version,)).fetchone():
+            return False  # another process applied it while this one waited for the lock
+        try:
+            conn.execute(text)  # the whole file, no parameters: several statements in one go
+        except psycopg.errors.LockNotAvailable:
+            raise CatalogDatabaseError(
+                f"migration {version}.sql could not take a lock within {timeouts.get('lock_timeout', 'its timeout')}: "
+                "another session holds a table it changes. Nothing was changed; run it again when that session is done."
+            ) from None
+        except psycopg.Error as exc:
+            raise CatalogDatabaseError(f"migration {version}.sql failed and was rolled back: {exc}") from exc
+        conn.execute("INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum))
+    return True
 
 
 MIGRATE_ADVICE = "Run `python -m catalog_pipeline.migrate` as the schema's owner (its DATABASE_URL) first."

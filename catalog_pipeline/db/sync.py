@@ -220,66 +220,46 @@ def write(
 
 def _report(conn: psycopg.Connection, table: Table, outcome: Outcome, values: Mapping[str, Any]) -> None:
     """Added, returning and changed rows, read before the write: counts exact, keys capped."""
-    watched_differ = (
-        sql.SQL("({}) IS DISTINCT FROM ({})").format(columns_sql(table.watched, "t."), columns_sql(table.watched, "s."))
-        if table.watched
-        else sql.SQL("false")
+    differ = sql.SQL("({}) IS DISTINCT FROM ({})").format(
+        columns_sql(table.watched, "t."), columns_sql(table.watched, "s.")
     )
-    joined = sql.SQL(
-        """CREATE TEMP TABLE {report} ON COMMIT DROP AS
-           SELECT {keys}, t.{first} IS NULL AS added, NOT t.is_active AS returned,
-                  t.is_active AND {differ} AS changed
-             FROM {stage} s LEFT JOIN {table} t ON {match}"""
-    ).format(
-        report=sql.Identifier(f"{table.name}_report"),
-        keys=columns_sql(table.key, "s."),
-        first=sql.Identifier(table.key[0]),
-        differ=watched_differ,
-        stage=sql.Identifier(table.stage),
-        table=sql.Identifier(table.name),
-        match=_match(table.key, "t", "s"),
-    )
-    conn.execute(joined)
-    report = sql.Identifier(f"{table.name}_report")
-    order = sql.SQL(", ").join(sql.SQL('{} COLLATE "C"').format(sql.Identifier(c)) for c in table.key)
-    for flag in ("added", "returned"):
-        keys = conn.execute(
-            sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT %(limit)s").format(
-                columns_sql(table.key), report, sql.Identifier(flag), order
-            ),
-            values,
-        ).fetchall()
-        setattr(outcome, flag, [tuple(k) for k in keys])
-    outcome.reactivated, outcome.changed_total = conn.execute(
-        sql.SQL("SELECT count(*) FILTER (WHERE returned), count(*) FILTER (WHERE changed) FROM {}").format(report)
-    ).fetchone()
-    if table.watched:
-        rows = conn.execute(
-            sql.SQL(
-                """SELECT {keys}, {old}, {new} FROM {report} r JOIN {stage} s ON {rs} JOIN {table} t ON {ts}
-                    WHERE r.changed ORDER BY {order} LIMIT %(limit)s"""
-            ).format(
-                keys=columns_sql(table.key, "r."),
-                old=columns_sql(table.watched, "t."),
-                new=columns_sql(table.watched, "s."),
-                report=report,
-                stage=sql.Identifier(table.stage),
-                table=sql.Identifier(table.name),
-                rs=_match(table.key, "r", "s"),
-                ts=_match(table.key, "r", "t"),
-                order=sql.SQL(", ").join(sql.SQL('r.{} COLLATE "C"').format(sql.Identifier(c)) for c in table.key),
-            ),
-            values,
-        ).fetchall()
-        n, w = len(table.key), len(table.watched)
-        outcome.changed = [
-            {
-                "key": tuple(r[:n]),
-                "old": dict(zip(table.watched, r[n : n + w], strict=True)),
-                "new": dict(zip(table.watched, r[n + w :], strict=True)),
-            }
-            for r in rows
-        ]
+    rows = conn.execute(
+        sql.SQL(
+            """SELECT {keys}, t.{first} IS NULL, NOT t.is_active, t.is_active AND {differ}, {old}, {new}
+                 FROM {stage} s LEFT JOIN {table} t ON {match}
+                WHERE t.{first} IS NULL OR NOT t.is_active OR {differ}
+                ORDER BY {order}"""
+        ).format(
+            keys=columns_sql(table.key, "s."),
+            first=sql.Identifier(table.key[0]),
+            differ=differ if table.watched else sql.SQL("false"),
+            old=columns_sql(table.watched, "t.") if table.watched else sql.SQL("NULL"),
+            new=columns_sql(table.watched, "s.") if table.watched else sql.SQL("NULL"),
+            stage=sql.Identifier(table.stage),
+            table=sql.Identifier(table.name),
+            match=_match(table.key, "t", "s"),
+            order=_order(table.key, "s."),
+        ),
+        values,
+    ).fetchall()
+    n, w = len(table.key), len(table.watched)
+    added, returned, changed = ([r for r in rows if r[n + i]] for i in range(3))
+    outcome.added = [tuple(r[:n]) for r in added[:REPORT_LIMIT]]
+    outcome.returned = [tuple(r[:n]) for r in returned[:REPORT_LIMIT]]
+    outcome.reactivated, outcome.changed_total = len(returned), len(changed)
+    outcome.changed = [
+        {
+            "key": tuple(r[:n]),
+            "old": dict(zip(table.watched, r[n + 3 : n + 3 + w], strict=True)),
+            "new": dict(zip(table.watched, r[n + 3 + w :], strict=True)),
+        }
+        for r in changed[:REPORT_LIMIT]
+    ]
+
+
+def _order(columns: Iterable[str], prefix: str = "") -> sql.Composable:
+    """ORDER BY terms in byte order, the same on every server whatever its collation."""
+    return sql.SQL(", ").join(sql.SQL(prefix) + sql.SQL('{} COLLATE "C"').format(sql.Identifier(c)) for c in columns)
 
 
 def _date_prices(conn: psycopg.Connection, table: Table, values: Mapping[str, Any]) -> tuple[int, int]:
@@ -375,7 +355,7 @@ def _deactivate_sql(table: Table, scope: sql.Composable) -> sql.Composable:
         keys=columns_sql(table.key, "t."),
         closing=closing,
         gone_keys=columns_sql(table.key),
-        order=sql.SQL(", ").join(sql.SQL('{} COLLATE "C"').format(sql.Identifier(c)) for c in table.key),
+        order=_order(table.key),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -321,14 +322,11 @@ def fetch_endpoints(
     requests at once, at most `per_second` started per second. A failed path (after the retry policy) is set aside
     with its reason; once more than `max_failed` models have failed, the rest are not asked."""
     fetched = FetchedEndpoints(asked=dict(paths))
-    askers: dict[str, int] = {}
-    for path in paths.values():
-        askers[path] = askers.get(path, 0) + 1
+    askers = Counter(paths.values())
     limiter, breaker = RateLimiter(per_second), Breaker(trip_after=pool, max_failed=max_failed)
     deadline = time.monotonic() + deadline_seconds
-    started = time.monotonic()
-    step = max(1, len(askers) // 10)
     lock = threading.Lock()
+    progress = _progress(on_progress, len(askers), len(paths))
 
     def one(path: str) -> None:
         if breaker.stopped:
@@ -349,16 +347,22 @@ def fetch_endpoints(
             with lock:
                 fetched.bodies[path] = body
         with lock:
-            done = len(fetched.bodies) + len(fetched.failed)
-            if on_progress and (done % step == 0 or done == len(askers)):
-                rate = done / max(time.monotonic() - started, 1e-9)
-                on_progress(
-                    f"endpoints: {done}/{len(askers)} answers done ({len(paths)} models), "
-                    f"{len(fetched.failed)} failed, {rate:.1f} requests/s"
-                )
+            progress(len(fetched.bodies) + len(fetched.failed), len(fetched.failed))
 
     with client.session(deadline, limiter, pool, breaker) as session, ThreadPoolExecutor(max_workers=pool) as executor:
         list(executor.map(one, askers))
     if breaker.stopped:
         fetched.stopped = breaker.why_not_retry()
     return fetched
+
+
+def _progress(report: Any, total: int, models: int) -> Any:
+    """A callback logging every tenth of the answers (and the last) through `report`, with the rate so far."""
+    started, step = time.monotonic(), max(1, total // 10)
+
+    def progress(done: int, failed: int) -> None:
+        if report and (done % step == 0 or done == total):
+            rate = done / max(time.monotonic() - started, 1e-9)
+            report(f"endpoints: {done}/{total} answers done ({models} models), {failed} failed, {rate:.1f} requests/s")
+
+    return progress

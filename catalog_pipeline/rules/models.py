@@ -24,7 +24,7 @@ from catalog_pipeline.rules.parse import (
     parse_unix_seconds,
     text_list,
 )
-from catalog_pipeline.rules.prices import PriceRow, price_model
+from catalog_pipeline.rules.prices import PricedModel, PriceRow, price_model
 
 MODALITIES: tuple[str, ...] = ("text", "image", "video", "audio", "embedding", "multimodal")
 
@@ -266,6 +266,24 @@ def capabilities(model_id: str, model: dict[str, Any], vision: bool, web_search_
     }
 
 
+def _price_fields(priced: PricedModel, pricing: Any) -> dict[str, Any]:
+    """A row's price columns: per million tokens for a model billed per token, its kind and unit, every component."""
+    return {
+        "input_cost_per_million": priced.per_million("prompt"),
+        "output_cost_per_million": priced.per_million("completion"),
+        "pricing_kind": priced.kind,
+        "pricing": clean_json(pricing) if isinstance(pricing, dict) else None,
+        "billing_unit": priced.billing_unit,
+        "cache_read_cost_per_million": priced.per_million("input_cache_read"),
+        "cache_write_cost_per_million": priced.per_million("input_cache_write"),
+        "prices": priced.rows,
+    }
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
 def _alias_target(value: Any) -> str | None:
     """The slug a `~…-latest` alias points to: the API sends {"name", "slug"}."""
     if isinstance(value, dict):
@@ -276,6 +294,17 @@ def _alias_target(value: Any) -> str | None:
 def _endpoints_path(links: Any) -> str | None:
     path = links.get("details") if isinstance(links, dict) else None
     return path if isinstance(path, str) and path.startswith("/") and clean_text(path) == path else None
+
+
+def _limits(
+    model: dict[str, Any], top_provider: dict[str, Any]
+) -> tuple[tuple[int | None, int | None], tuple[str, ...]]:
+    """((context length, output limit), problems): garbage in either is stored NULL and said."""
+    context_length, context_ok = parse_positive_int(model.get("context_length"))
+    max_completion, completion_ok = parse_positive_int(top_provider.get("max_completion_tokens"))
+    problems = () if context_ok else (f"context_length unparseable: {str(model.get('context_length'))[:40]!r}",)
+    problems += () if completion_ok else ("top_provider.max_completion_tokens unparseable",)
+    return (context_length, max_completion), problems
 
 
 def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
@@ -290,23 +319,12 @@ def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
     architecture = architecture if isinstance(architecture, dict) else {}
     inputs, outputs = modality_sets(architecture)
     priced = price_model(model.get("pricing"))
-    problems = priced.problems
-
-    context_length, ok = parse_positive_int(model.get("context_length"))
-    if not ok:
-        problems += (f"context_length unparseable: {str(model.get('context_length'))[:40]!r}",)
-    top_provider = model.get("top_provider")
-    max_completion, ok = parse_positive_int(
-        top_provider.get("max_completion_tokens") if isinstance(top_provider, dict) else None
-    )
-    if not ok:
-        problems += ("top_provider.max_completion_tokens unparseable",)
+    top_provider = model.get("top_provider") if isinstance(model.get("top_provider"), dict) else {}
+    (context_length, max_completion), limit_problems = _limits(model, top_provider)
+    problems = priced.problems + limit_problems
     instruct_type = clean_text(architecture.get("instruct_type"))
-
-    top_provider = top_provider if isinstance(top_provider, dict) else {}
-    web_search_paid = any(r.component == "web_search" and r.price > 0 for r in priced.rows)
     reasoning, limits = model.get("reasoning"), model.get("per_request_limits")
-    row: ClassifiedModel = {
+    fields = {
         "openrouter_id": model_id,
         "canonical_slug": clean_text(model.get("canonical_slug")) or None,
         "name": display_name(model_id, model),
@@ -318,30 +336,24 @@ def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
         "output_modalities": sorted(outputs),
         "context_length": context_length,
         "max_completion_tokens": max_completion,
-        "input_cost_per_million": priced.per_million("prompt"),
-        "output_cost_per_million": priced.per_million("completion"),
-        "pricing_kind": priced.kind,
-        "pricing": clean_json(model.get("pricing")) if isinstance(model.get("pricing"), dict) else None,
-        "capabilities": capabilities(model_id, model, "image" in inputs, web_search_paid),
+        "capabilities": capabilities(
+            model_id, model, "image" in inputs, any(r.component == "web_search" and r.price > 0 for r in priced.rows)
+        ),
         "supported_parameters": text_list(model.get("supported_parameters")),
         "hugging_face_id": clean_text(model.get("hugging_face_id")) or None,
         "tokenizer": clean_text(architecture.get("tokenizer")),
         "instruct_type": None if instruct_type in (None, "", "none") else instruct_type,
         "openrouter_created_at": parse_unix_seconds(model.get("created")),
         "expiration_date": parse_date(model.get("expiration_date")),
-        "billing_unit": priced.billing_unit,
-        "cache_read_cost_per_million": priced.per_million("input_cache_read"),
-        "cache_write_cost_per_million": priced.per_million("input_cache_write"),
         "knowledge_cutoff": parse_date(model.get("knowledge_cutoff")),
         "alias_target": _alias_target(model.get("alias_target")),
         "reasoning": clean_json(reasoning) if isinstance(reasoning, dict) else None,
-        "is_moderated": top_provider.get("is_moderated")
-        if isinstance(top_provider.get("is_moderated"), bool)
-        else None,
+        "is_moderated": _bool(top_provider.get("is_moderated")),
         "per_request_limits": clean_json(limits) if isinstance(limits, dict) else None,
         "endpoints_path": _endpoints_path(model.get("links")),
-        "prices": priced.rows,
+        **_price_fields(priced, model.get("pricing")),
     }
+    row: ClassifiedModel = {column: fields[column] for column in FRAME_COLUMNS}  # in the row type's order
     notes = ModelNotes(tuple(sorted(outputs - KNOWN_OUTPUTS)), problems, len(priced.problems), priced.unknown_keys)
     return row, notes
 
