@@ -15,14 +15,12 @@ from catalog_pipeline.rules.models import (
     classify_catalog,
     classify_modality,
     classify_model,
-    clean_json,
-    clean_text,
     display_name,
     modality_sets,
-    parse_unix_seconds,
     provider_display_name,
     provider_slug,
 )
+from catalog_pipeline.rules.parse import clean_json, clean_text, parse_unix_seconds
 from catalog_pipeline.rules.prices import parse_price, per_million, price_model, sign
 
 # --- text ----------------------------------------------------------------------------------------
