@@ -64,6 +64,20 @@ def load_endpoints_archive(path: str | Path) -> FetchedEndpoints:
     )
 
 
+def archive_providers(fetched: dict, run_id: str, scrub: Callable[[str], str]) -> Path:
+    """Write the /providers and /endpoints/zdr answers (or why each failed) beside the catalog's archive."""
+    document = {
+        key: scrub(value.decode("utf-8", "replace")) if isinstance(value, bytes) else value
+        for key, value in fetched.items()
+    }
+    return _write(datetime.fromisoformat(fetched["fetched_at"]), run_id, "_providers", document)
+
+
+def load_providers_archive(path: str | Path) -> dict:
+    """The providers' answers an earlier sync fetched, from its archive."""
+    return {k: v.encode("utf-8") if k in ("providers", "zdr") and v is not None else v for k, v in _read(path).items()}
+
+
 def load_archive(path: str | Path) -> FetchedCatalog:
     """The catalog as an earlier sync fetched it, rebuilt from its archive."""
     document = _read(path)

@@ -206,6 +206,23 @@ def serve_endpoints(server, models: dict[str, dict[str, Any]], answers: dict[str
     server.expect_request(ENDPOINTS_PATH).respond_with_handler(answer)
 
 
+def providers_of(models: dict[str, dict[str, Any]], answers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A /providers answer naming every provider the served endpoints name (in the spec's example shape)."""
+    slugs = {e["tag"].split("/")[0] for model_id, m in models.items() for e in derived_endpoints(model_id, m)}
+    for answer in (answers or {}).values():
+        if isinstance(answer, dict):
+            for endpoint in answer.get("data", {}).get("endpoints", []):
+                slugs.add((endpoint.get("tag") or endpoint.get("provider_name")).split("/")[0])
+    return {
+        "data": [
+            {"slug": slug, "name": slug.title(), "headquarters": "US", "datacenters": ["US"],
+             "privacy_policy_url": f"https://{slug}.example/privacy", "terms_of_service_url": None,
+             "status_page_url": None}
+            for slug in sorted(slugs)
+        ]
+    }  # fmt: skip
+
+
 class FakeOpenRouter:
     """Serves catalogs, and their models' endpoints, from a real local HTTP server (pytest-httpserver)."""
 
@@ -218,7 +235,11 @@ class FakeOpenRouter:
         catalog: dict[str, Any],
         embeddings: dict[str, Any] | None = None,
         endpoints: dict[str, Any] | None = None,
+        providers: Any = None,
+        zdr: Any = None,
     ) -> str:
+        """Serve the listings, every model's endpoints, /providers (by default every provider the endpoints name,
+        in the spec's shape) and /endpoints/zdr (by default none); `providers` and `zdr` may be werkzeug Responses."""
         self.server.clear()
         self.server.expect_request("/api/v1/models", query_string="output_modalities=all").respond_with_json(catalog)
         self.server.expect_request("/api/v1/embeddings/models").respond_with_json(
@@ -230,6 +251,16 @@ class FakeOpenRouter:
             if isinstance(m, dict) and isinstance(m.get("id"), str)
         }
         serve_endpoints(self.server, models, endpoints)
+        for path, answer in (
+            ("/api/v1/providers", providers if providers is not None else providers_of(models, endpoints)),
+            ("/api/v1/endpoints/zdr", zdr if zdr is not None else {"data": []}),
+        ):
+            given = (
+                answer
+                if isinstance(answer, Response)
+                else Response(json.dumps(answer), content_type="application/json")
+            )
+            self.server.expect_request(path).respond_with_response(given)
         return self.base_url
 
 

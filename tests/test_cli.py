@@ -125,6 +125,8 @@ def test_dg_checks_and_lists_the_definitions(tmp_path):
         "ai_models_table",
         "raw_openrouter_endpoints",
         "ai_model_endpoints_table",
+        "raw_openrouter_providers",
+        "ai_providers_table",
     }
     assert [j["name"] for j in definitions["jobs"]] == ["sync_openrouter_models"]
     assert [s["name"] for s in definitions["schedules"]] == ["daily_openrouter_sync"]

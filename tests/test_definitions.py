@@ -11,6 +11,8 @@ ASSETS = {
     "ai_models_table",
     "raw_openrouter_endpoints",
     "ai_model_endpoints_table",
+    "raw_openrouter_providers",
+    "ai_providers_table",
 }
 
 
@@ -38,6 +40,8 @@ def test_job_selects_the_three_assets_and_their_checks_in_process():
         "curated_models_expiring",
         "endpoints_cover_catalog",
         "endpoint_prices_sane",
+        "zero_data_retention_fresh",
+        "endpoint_providers_known",
     }
     assert job.executor_def.name == "in_process"
 
@@ -62,6 +66,8 @@ def test_assets_carry_descriptions_owners_kinds_and_table_metadata():
         "ai_models_table": {"postgres"},
         "raw_openrouter_endpoints": {"openrouter"},
         "ai_model_endpoints_table": {"postgres"},
+        "raw_openrouter_providers": {"openrouter"},
+        "ai_providers_table": {"postgres"},
     }
     table = graph.get(AssetKey("ai_models_table"))
     assert table.metadata["dagster/table_name"] == "ai_models"

@@ -314,7 +314,9 @@ def test_the_endpoints_assets_materialize_alone_from_a_fresh_instance(catalog_db
         assert job.execute_in_process(instance=instance, asset_selection=catalog_only).success
     assert pg.execute("SELECT count(*) FROM ai_model_endpoints").fetchone() == (0,)
     with DagsterInstance.ephemeral() as fresh:
-        endpoints_only = [AssetKey("raw_openrouter_endpoints"), AssetKey("ai_model_endpoints_table")]
+        endpoints_only = [
+            AssetKey(k) for k in ("raw_openrouter_endpoints", "raw_openrouter_providers", "ai_model_endpoints_table")
+        ]
         result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
             instance=fresh, asset_selection=endpoints_only
         )

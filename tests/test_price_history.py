@@ -34,7 +34,7 @@ def test_the_migration_moves_the_periods_only_the_old_table_held(catalog_db, pg,
                   ('acme/one', 'completion', 'token', 0.00001, 10, %(sep)s, NULL)""",
         {"jun": JUN, "sep": SEP},
     )
-    assert catalog_db.ensure_schema() == ["016_one_price_history"]
+    assert catalog_db.ensure_schema()[0] == "016_one_price_history"
     history = pg.execute(
         "SELECT input_cost_per_million, output_cost_per_million, pricing_kind, previous_input_cost_per_million, "
         "valid_from, valid_to FROM ai_model_price_history WHERE openrouter_id = 'acme/one' ORDER BY valid_from"

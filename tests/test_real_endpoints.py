@@ -26,8 +26,16 @@ def served_day(real_file, openrouter):
     openrouter.server.clear()
     openrouter.server.expect_request("/api/v1/models", query_string="output_modalities=all").respond_with_json(catalog)
     openrouter.server.expect_request("/api/v1/embeddings/models").respond_with_json({"data": []})
-    openrouter.server.expect_request(__import__("re").compile(r"^/api/v1/models/.+/endpoints$")).respond_with_handler(
+    openrouter.server.expect_request(re.compile(r"^/api/v1/models/.+/endpoints$")).respond_with_handler(
         lambda request: Response(json.dumps(answers[request.path]), content_type="application/json")
+    )
+    # Every provider the real tags name, in the spec's shape; the zero-retention list needs a management key.
+    slugs = {ep["tag"].split("/")[0] for a in answers.values() for ep in a["data"]["endpoints"]}
+    openrouter.server.expect_request("/api/v1/providers").respond_with_json(
+        {"data": [{"slug": s, "name": s, "headquarters": "US", "datacenters": ["US"]} for s in sorted(slugs)]}
+    )
+    openrouter.server.expect_request("/api/v1/endpoints/zdr").respond_with_json(
+        {"error": {"code": 403, "message": "Only management keys can perform this operation"}}, status=403
     )
     return catalog, saved["data"]
 

@@ -337,7 +337,7 @@ def test_an_upstream_that_echoes_the_key_does_not_get_it_written(catalog_db, pg,
         return Response(f"forbidden for {dict(request.headers)}", status=403)
 
     httpserver.expect_request("/api/v1/models").respond_with_handler(echo)
-    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), api_key=KEY)
+    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), api_key=KEY, backoff_seconds=0.01)
     result = run_sync(catalog_db, "", client=client)
     assert not result.success
     text = failure_text(result)
@@ -370,7 +370,7 @@ def test_every_failed_run_is_on_record_with_its_stage(
 ):
     httpserver.clear()
     httpserver.expect_request("/api/v1/models").respond_with_json({"error": "no"}, status=401)
-    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), api_key=KEY)
+    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), api_key=KEY, backoff_seconds=0.01)
     unauthorised = run_sync(catalog_db, "", client=client)
     assert not unauthorised.success
     [(outcome, stage, error, source, _)] = sync_runs(pg, unauthorised.run_id)

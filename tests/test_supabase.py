@@ -21,11 +21,14 @@ CATALOG_TABLES = [
     "ai_model_prices",
     "ai_model_endpoints",
     "ai_model_endpoint_prices",
+    "ai_providers",
+    "ai_model_endpoint_zero_data_retention",
 ]
 OPERATIONAL_TABLES = ["ai_model_sync_runs", "ai_model_endpoint_observations", "schema_migrations"]
 # A plain column of each table, for UPDATE t SET c = c (identity columns refuse even that before privileges).
 A_COLUMN = dict.fromkeys(CATALOG_TABLES + OPERATIONAL_TABLES, "dagster_run_id") | {
     "ai_models": "name",
+    "ai_providers": "name",
     "ai_model_endpoints": "tag",
     "ai_model_sync_runs": "error",
     "schema_migrations": "checksum",

@@ -217,6 +217,7 @@ def test_a_sync_can_be_replayed_from_its_raw_archive(catalog_db, pg, openrouter,
     first = _sync(catalog_db, openrouter, handwritten_catalog)
     archive = materialization_metadata(first, "raw_openrouter_models")["raw_archive"]
     endpoints_archive = materialization_metadata(first, "raw_openrouter_endpoints")["raw_archive"]
+    providers_archive = materialization_metadata(first, "raw_openrouter_providers")["raw_archive"]
     assert archive.endswith(".json.gz") and endpoints_archive.endswith("_endpoints.json.gz")
     synced = sorted(pg.execute(projection).fetchall())
     endpoints = "SELECT openrouter_id, tag, provider_name, input_cost_per_million FROM ai_model_endpoints"
@@ -229,6 +230,7 @@ def test_a_sync_can_be_replayed_from_its_raw_archive(catalog_db, pg, openrouter,
         "ops": {
             "raw_openrouter_models": {"config": {"replay_archive": archive}},
             "raw_openrouter_endpoints": {"config": {"replay_archive": endpoints_archive}},
+            "raw_openrouter_providers": {"config": {"replay_archive": providers_archive}},
         }
     }
     result = run_sync(catalog_db, openrouter.base_url, run_config=replay)
@@ -279,5 +281,7 @@ def test_old_archives_and_step_values_are_pruned_but_never_the_replayed_one(
         fresh = run_sync(catalog_db, base, instance=instance)
         assert not archive.exists()  # old, and no longer being replayed
         assert (runs / fresh.run_id).exists() and (runs / replayed.run_id).exists()
-        catalogs = [p for p in archive.parent.iterdir() if not p.name.endswith("_endpoints.json.gz")]
+        catalogs = [
+            p for p in archive.parent.iterdir() if not p.name.endswith(("_endpoints.json.gz", "_providers.json.gz"))
+        ]
         assert catalogs == [Path(materialization_metadata(fresh, "raw_openrouter_models")["raw_archive"])]

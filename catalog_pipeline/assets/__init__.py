@@ -2,11 +2,14 @@ from catalog_pipeline.assets.checks import (
     catalog_not_truncated,
     curated_models_expiring,
     endpoint_prices_sane,
+    endpoint_providers_known,
     endpoints_cover_catalog,
     prices_sane,
+    zero_data_retention_fresh,
 )
 from catalog_pipeline.assets.endpoints import ai_model_endpoints_table, raw_openrouter_endpoints
 from catalog_pipeline.assets.models import ai_models_table, classified_models, raw_openrouter_models
+from catalog_pipeline.assets.providers import ai_providers_table, raw_openrouter_providers
 
 catalog_assets = [
     raw_openrouter_models,
@@ -14,6 +17,8 @@ catalog_assets = [
     ai_models_table,
     raw_openrouter_endpoints,
     ai_model_endpoints_table,
+    raw_openrouter_providers,
+    ai_providers_table,
 ]
 catalog_checks = [
     catalog_not_truncated,
@@ -21,6 +26,8 @@ catalog_checks = [
     curated_models_expiring,
     endpoint_prices_sane,
     endpoints_cover_catalog,
+    zero_data_retention_fresh,
+    endpoint_providers_known,
 ]
 CATALOG_CHECK_KEYS = [
     *(key for check in catalog_checks for key in check.check_keys),

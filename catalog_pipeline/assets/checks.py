@@ -12,10 +12,12 @@ from pydantic import Field
 from catalog_pipeline.assets.reports import SHOWN, markdown_table
 from catalog_pipeline.db.endpoints import ENDPOINTS, uncovered_models
 from catalog_pipeline.db.models import MODELS, ModelsOutcome, active_counts, curated_expiring, vanishing_active_ids
+from catalog_pipeline.db.providers import unknown_endpoint_providers
 from catalog_pipeline.db.sync import Table, insane_prices
 from catalog_pipeline.resources.postgres import CatalogDatabase
 from catalog_pipeline.rules.endpoints import excused_models
 from catalog_pipeline.rules.models import MODALITIES, count_modalities
+from catalog_pipeline.rules.providers import zero_retention
 
 EXPIRY_WARNING_DAYS = 14
 
@@ -260,5 +262,33 @@ def catalog_not_truncated(
             "active_by_modality": MetadataValue.json(active),
             "overridden": overridden,
             "failures": MetadataValue.md(markdown_table(["what", "value", "why"], reasons)),
+        },
+    )
+
+
+@asset_check(asset="ai_model_endpoints_table", additional_ins={"raw": AssetIn("raw_openrouter_providers")})
+def zero_data_retention_fresh(raw: dict[str, Any]) -> AssetCheckResult:
+    """WARN when /endpoints/zdr could not be had this run: the endpoints' flags are as the last list left them."""
+    zero, why = zero_retention(raw)
+    return AssetCheckResult(
+        passed=zero is not None,
+        severity=AssetCheckSeverity.WARN,
+        description=None if zero is not None else f"the list is stale: {why}",
+        metadata={"listed": len(zero.endpoints) if zero else 0, "why": why or ""},
+    )
+
+
+@asset_check(asset="ai_model_endpoints_table")
+def endpoint_providers_known(catalog_db: CatalogDatabase) -> AssetCheckResult:
+    """WARN naming the provider slugs of active endpoints that ai_providers does not list."""
+    with catalog_db.reading("checking the endpoints' providers") as conn:
+        unknown = unknown_endpoint_providers(conn)
+    return AssetCheckResult(
+        passed=not unknown,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "unknown_total": len(unknown),
+            "unknown": MetadataValue.json([slug for slug, _ in unknown[:SHOWN]]),
+            "failures": MetadataValue.md(markdown_table(["provider slug", "active endpoints"], unknown)),
         },
     )

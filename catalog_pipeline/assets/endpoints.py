@@ -13,6 +13,7 @@ from catalog_pipeline.raw_archive import archive_endpoints, load_endpoints_archi
 from catalog_pipeline.resources.openrouter import OpenRouterClient, endpoints_path, fetch_endpoints
 from catalog_pipeline.resources.postgres import CatalogDatabase
 from catalog_pipeline.rules.endpoints import Assignment, PreparedEndpoints, assign_answers, prepare_endpoints
+from catalog_pipeline.rules.providers import zero_retention
 
 
 class EndpointsFetchConfig(Config):
@@ -96,13 +97,15 @@ def ai_model_endpoints_table(
     context: AssetExecutionContext,
     config: EndpointsWriteConfig,
     raw_openrouter_endpoints: dict[str, Any],
+    raw_openrouter_providers: dict[str, Any],
     catalog_db: CatalogDatabase,
 ) -> MaterializeResult:
     """The ai_model_endpoints table: one row per model and provider endpoint, prices dated, observations appended."""
     raw = raw_openrouter_endpoints
     assignment = assign_answers(raw["asked"], raw["bodies"], raw["failed"])
+    zero, zero_unknown = zero_retention(raw_openrouter_providers)
     with catalog_db.reading("counting today's endpoints") as conn:
-        prepared = prepare_endpoints(assignment, active_endpoint_counts(conn))
+        prepared = prepare_endpoints(assignment, active_endpoint_counts(conn), zero and zero.endpoints)
     failed, share = prepared.failed, len(prepared.failed) / max(len(raw["asked"]), 1)
     if share > raw["max_failed_share"]:
         raise Failure(
@@ -110,7 +113,7 @@ def ai_model_endpoints_table(
             f"{raw['max_failed_share']:.0%}); nothing was written and yesterday's endpoints are kept",
             metadata={"failed_share": round(share, 4), "failed": MetadataValue.md(_failed_table(failed))},
         )
-    with catalog_db.connect() as conn, catalog_db.explained("writing ai_model_endpoints", conn):
+    with catalog_db.migrated() as conn, catalog_db.explained("writing ai_model_endpoints", conn):
         outcome, appended, pruned = write_endpoints(
             conn,
             prepared.rows,
@@ -120,6 +123,7 @@ def ai_model_endpoints_table(
             keep_observation_days=config.observation_retention_days,
             run_id=context.run.run_id,
             settings=catalog_db.timeouts(),
+            zero_retention_known=zero is not None,
         )
     context.log.info(
         f"ai_model_endpoints: {outcome.total} rows, {outcome.inserted} inserted, {outcome.updated} updated, "
@@ -127,7 +131,14 @@ def ai_model_endpoints_table(
     )
     metadata = table_metadata(catalog_db, outcome)
     context.log.info(_summary(catalog_db, metadata["dagster/row_count"], failed))
-    return MaterializeResult(metadata={**metadata, **_answers_metadata(prepared, assignment, appended, pruned)})
+    return MaterializeResult(
+        metadata={
+            **metadata,
+            **_answers_metadata(prepared, assignment, appended, pruned),
+            "zero_data_retention": "kept as it was: " + zero_unknown if zero is None else "updated from /endpoints/zdr",
+            "zero_data_retention_set_aside": MetadataValue.json((zero.set_aside if zero else [])[:SHOWN]),
+        }
+    )
 
 
 def _answers_metadata(

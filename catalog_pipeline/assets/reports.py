@@ -35,36 +35,45 @@ def _section(title: str, lines: list[str], total: int) -> list[str]:
     return [f"### {title} ({total})", *lines, *more, ""]
 
 
-def _price(values: dict[str, Any], column: str) -> str:
-    if values.get("pricing_kind") == "variable":
-        return "variable"
+def _value(values: dict[str, Any], column: str) -> str:
     value = values.get(column)
-    return "—" if value is None else f"${Decimal(value):f}"
+    if column.endswith("_cost_per_million") and values.get("pricing_kind") == "variable":
+        return "variable"
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        return f"${value:f}" if column.endswith("_cost_per_million") else f"{value:f}"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
+    return str(value)
+
+
+def _changes(change: dict[str, Any]) -> str:
+    """`column: old → new` for each watched column that changed; a JSON column only says it changed."""
+    old, new = change["old"], change["new"]
+    parts = [
+        f"{column} changed"
+        if isinstance(new.get(column), dict)
+        else f"{column}: {_value(old, column)} → {_value(new, column)}"
+        for column in new
+        if old.get(column) != new.get(column)
+    ]
+    return "; ".join(parts)
 
 
 def change_report(outcome: Outcome, extra: Sequence[str] = ()) -> str:
-    """Rows added, removed, reactivated and re-priced (old → new per million), then `extra` lines; capped lists,
-    exact totals."""
+    """Rows added, removed, reactivated and changed (each watched column old → new), then `extra` lines; capped
+    lists, exact totals."""
     lines = [
-        f"**{outcome.inserted} added · {outcome.deactivated} removed · {outcome.changed_total} re-priced · "
+        f"**{outcome.inserted} added · {outcome.deactivated} removed · {outcome.changed_total} changed · "
         f"{outcome.reactivated} reactivated · {outcome.unchanged} unchanged**",
         "",
     ]
     lines += _section("Added", [f"- {_key(k)}" for k in outcome.added], outcome.inserted)
     lines += _section("Removed", [f"- {_key(k)}" for k in outcome.removed], outcome.deactivated)
     lines += _section("Reactivated", [f"- {_key(k)}" for k in outcome.returned], outcome.reactivated)
-    if outcome.changed_total:
-        lines += [f"### Re-priced ({outcome.changed_total})", "", "| row | input $/M | output $/M |", "|---|---|---|"]
-        for change in outcome.changed:
-            old, new = change["old"], change["new"]
-            lines.append(
-                f"| {_key(change['key'])} | {_price(old, 'input_cost_per_million')} → "
-                f"{_price(new, 'input_cost_per_million')} | {_price(old, 'output_cost_per_million')} → "
-                f"{_price(new, 'output_cost_per_million')} |"
-            )
-        if outcome.changed_total > len(outcome.changed):
-            lines.append(f"\n…and {outcome.changed_total - len(outcome.changed)} more")
-        lines.append("")
+    changes = [f"- {_key(change['key'])}: {_changes(change)}" for change in outcome.changed]
+    lines += _section("Changed", changes, outcome.changed_total)
     lines += extra
     if len(lines) == 2:
         lines.append("No changes since the last sync.")

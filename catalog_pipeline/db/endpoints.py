@@ -5,6 +5,7 @@ were; the endpoints of models that left the catalog are deactivated."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -21,12 +22,17 @@ ENDPOINTS = Table(
     columns=ENDPOINT_COLUMNS,
     prices="ai_model_endpoint_prices",
     watched=("input_cost_per_million", "output_cost_per_million"),
+    dated=("zero_data_retention",),
+    history="ai_model_endpoint_zero_data_retention",
 )
 # Gone: an endpoint of a model answered this run, or of a model no longer in the catalog (NULL: a replay, which
 # cannot see the catalog and deactivates nothing it does not hold).
 _SCOPE = sql.SQL(
     "t.openrouter_id = ANY(%(answered)s)"
     " OR (%(catalog)s::text[] IS NOT NULL AND NOT (t.openrouter_id = ANY(%(catalog)s)))"
+)
+_WITHOUT_ZERO_RETENTION = replace(
+    ENDPOINTS, columns=tuple(c for c in ENDPOINTS.columns if c != "zero_data_retention"), dated=()
 )
 _OBSERVED = ("observed_at", *OBSERVATION_COLUMNS, "dagster_run_id")
 
@@ -42,12 +48,15 @@ def write_endpoints(
     run_id: str | None = None,
     synced_at: datetime | None = None,
     settings: Mapping[str, str] | None = None,
+    zero_retention_known: bool = True,
 ) -> tuple[Outcome, int, int]:
     """(outcome, observations appended, observations pruned): the `answered` models' endpoints written in one
-    transaction, the observations appended and those older than `keep_observation_days` pruned."""
+    transaction, the observations appended and those older than `keep_observation_days` pruned. Without
+    `zero_retention_known` (the list could not be had) every stored flag stays as it was."""
+    table = ENDPOINTS if zero_retention_known else _WITHOUT_ZERO_RETENTION
     with sync_transaction(conn, settings, synced_at) as ts:
         params = {"answered": list(answered), "catalog": None if catalog is None else list(catalog)}
-        outcome = write(conn, ENDPOINTS, rows, synced_at=ts, run_id=run_id, scope=_SCOPE, params=params)
+        outcome = write(conn, table, rows, synced_at=ts, run_id=run_id, scope=_SCOPE, params=params)
         # Staged, then inserted: PostgreSQL refuses COPY into a table with row level security from a role other
         # than its owner (the README's least-privilege sync role).
         observed = ([ts, *(o[c] for c in OBSERVATION_COLUMNS), run_id] for o in observations)

@@ -52,6 +52,8 @@ class Table:
     prices: str | None = None  # its price components' table, keyed by `key` then a PriceRow
     watched: tuple[str, ...] = ()
     stamped: tuple[str, ...] = ("first_seen_at", "updated_at")  # set to the sync's time when a row is inserted
+    dated: tuple[str, ...] = ()  # columns whose values are also kept by period in `history`, keyed by `key`
+    history: str | None = None
 
     @property
     def stage(self) -> str:
@@ -197,6 +199,8 @@ def apply(
     _report(conn, table, outcome, values)
     if table.prices:
         outcome.price_rows_closed, outcome.price_rows_opened = _date_prices(conn, table, values)
+    if table.history and table.dated:
+        _date_columns(conn, table, values)
     outcome.inserted, outcome.updated = conn.execute(_upsert_sql(table), values).fetchone()
     gone = conn.execute(_deactivate_sql(table, scope), values).fetchall()
     outcome.deactivated, outcome.removed = len(gone), [tuple(r) for r in gone[:REPORT_LIMIT]]
@@ -301,6 +305,39 @@ def _date_prices(conn: psycopg.Connection, table: Table, values: Mapping[str, An
     return closed, opened
 
 
+def _date_columns(conn: psycopg.Connection, table: Table, values: Mapping[str, Any]) -> None:
+    """The `dated` columns' periods: a staged row whose values differ from its open period closes it; a staged row
+    with no open period opens one."""
+    history, key, dated = sql.Identifier(table.history), table.key, table.dated
+    conn.execute(
+        sql.SQL(
+            """UPDATE {history} h SET valid_to = %(ts)s FROM {stage} s
+                WHERE h.valid_to IS NULL AND {match} AND ({new}) IS DISTINCT FROM ({old})"""
+        ).format(
+            history=history,
+            stage=sql.Identifier(table.stage),
+            match=_match(key, "h", "s"),
+            new=columns_sql(dated, "s."),
+            old=columns_sql(dated, "h."),
+        ),
+        values,
+    )
+    conn.execute(
+        sql.SQL(
+            """INSERT INTO {history} ({cols}, valid_from, dagster_run_id)
+               SELECT {staged}, %(ts)s, %(run_id)s FROM {stage} s
+                WHERE NOT EXISTS (SELECT 1 FROM {history} h WHERE h.valid_to IS NULL AND {match})"""
+        ).format(
+            history=history,
+            cols=columns_sql((*key, *dated)),
+            staged=columns_sql((*key, *dated), "s."),
+            stage=sql.Identifier(table.stage),
+            match=_match(key, "h", "s"),
+        ),
+        values,
+    )
+
+
 def _upsert_sql(table: Table) -> sql.Composable:
     """(inserted, updated). The join leaves out rows equal to the stored ones: an unchanged row is neither updated
     nor locked, and a no-op re-sync writes nothing."""
@@ -335,11 +372,12 @@ def _upsert_sql(table: Table) -> sql.Composable:
 def _deactivate_sql(table: Table, scope: sql.Composable) -> sql.Composable:
     """Active rows in scope that the stage does not hold become inactive, and their open prices close: the keys
     gone, in order."""
-    closing = sql.SQL("")
-    if table.prices:
-        closing = sql.SQL(
-            ", closed AS (UPDATE {prices} p SET valid_to = %(ts)s FROM gone WHERE {match} AND p.valid_to IS NULL)"
-        ).format(prices=sql.Identifier(table.prices), match=_match(table.key, "p", "gone"))
+    closing = sql.SQL("").join(
+        sql.SQL(
+            ", {name} AS (UPDATE {dated} p SET valid_to = %(ts)s FROM gone WHERE {match} AND p.valid_to IS NULL)"
+        ).format(name=sql.Identifier(f"closed_{i}"), dated=sql.Identifier(dated), match=_match(table.key, "p", "gone"))
+        for i, dated in enumerate(t for t in (table.prices, table.history) if t)
+    )
     return sql.SQL(
         """WITH gone AS (
                UPDATE {table} t SET is_active = false, removed_at = %(ts)s, updated_at = %(ts)s

@@ -37,6 +37,8 @@ DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 # The default listing holds text-output models only; this asks for every output modality.
 MODELS_PATH = "/models?output_modalities=all"
 EMBEDDINGS_PATH = "/embeddings/models"
+PROVIDERS_PATH = "/providers"
+ZERO_RETENTION_PATH = "/endpoints/zdr"
 PAGE_LIMIT = 1000  # the largest page OpenRouter serves (`limit`, at most 1000)
 MAX_PAGES = 100
 
@@ -238,6 +240,19 @@ class OpenRouterClient(ConfigurableResource):
             for path, optional in ((MODELS_PATH, False), (EMBEDDINGS_PATH, True)):
                 self._fetch_listing(session, path, optional, deadline, catalog)
         return catalog
+
+    def fetch_optional(self, path: str) -> tuple[bytes | None, str | None]:
+        """(body, None), or (None, why) for an answer whose failure must not fail the run (after the retry policy)."""
+        deadline = time.monotonic() + self.fetch_deadline_seconds
+        try:
+            with self.session(deadline) as session:
+                status, _, body = self.get(session, path, deadline)
+        except OpenRouterError as exc:
+            return None, str(exc)
+        if status >= 400:
+            hint = " (it may need a management key in OPENROUTER_API_KEY)" if status in (401, 403) else ""
+            return None, f"GET {redact_url(self.url(path))} answered HTTP {status}{hint}"
+        return body, None
 
     def _fetch_listing(
         self, session: requests.Session, path: str, optional: bool, deadline: float, catalog: FetchedCatalog

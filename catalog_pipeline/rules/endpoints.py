@@ -41,6 +41,8 @@ class EndpointRow(TypedDict):
     output_cost_per_million: Any
     cache_read_cost_per_million: Any
     pricing: Any
+    provider_slug: str  # the tag's first segment: deepinfra for deepinfra/fp4
+    zero_data_retention: bool | None  # listed by /endpoints/zdr; None when the list could not be had
 
 
 class ObservationRow(TypedDict):
@@ -155,13 +157,16 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def classify_endpoints(model_id: str, endpoints: list[Any]) -> ClassifiedEndpoints:
+def classify_endpoints(
+    model_id: str, endpoints: list[Any], zero_retention: frozenset[tuple[str, str]] | None = None
+) -> ClassifiedEndpoints:
     """Rows and observations of a model's endpoints, one per tag.
 
     A tag listed twice keeps its first entry, in the order OpenRouter lists them (the 2026-05-16 answer of
     qwen/qwen3-235b-a22b-2507 lists google-vertex/us-south1 at $0.22 and then at $0.25 per million input tokens);
     the repeat is counted. An entry that is not an endpoint object, names another model, or is nested beyond
-    reason is set aside with why.
+    reason is set aside with why. `zero_retention` holds the (model, tag) pairs /endpoints/zdr lists, when it
+    could be had.
     """
     result = ClassifiedEndpoints([], [], [], [])
     seen: set[str] = set()
@@ -186,6 +191,8 @@ def classify_endpoints(model_id: str, endpoints: list[Any]) -> ClassifiedEndpoin
             continue
         seen.add(tag)
         row, observation = _endpoint_row(model_id, tag, provider, endpoint)
+        row["provider_slug"] = tag.split("/", 1)[0]
+        row["zero_data_retention"] = None if zero_retention is None else (model_id, tag) in zero_retention
         result.rows.append(row)
         result.observations.append(observation)
     return result
@@ -242,12 +249,14 @@ class PreparedEndpoints:
     set_aside: list[tuple[str, str]] = field(default_factory=list)
 
 
-def prepare_endpoints(assignment: Assignment, had: dict[str, int]) -> PreparedEndpoints:
+def prepare_endpoints(
+    assignment: Assignment, had: dict[str, int], zero_retention: frozenset[tuple[str, str]] | None = None
+) -> PreparedEndpoints:
     """Classify each answered model's endpoints. An empty list for a model that had endpoints (`had`: active rows
     per model) is a fault upstream, not every provider leaving: that model counts as failed."""
     prepared = PreparedEndpoints(failed=dict(assignment.failed))
     for model_id, endpoints in assignment.answers.items():
-        classified = classify_endpoints(model_id, endpoints)
+        classified = classify_endpoints(model_id, endpoints, zero_retention)
         if not classified.rows and had.get(model_id):
             prepared.failed[model_id] = f"no endpoints listed; it had {had[model_id]} yesterday"
             continue
