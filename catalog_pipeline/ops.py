@@ -129,7 +129,9 @@ def record_failed_run(context: HookContext) -> None:
     message = scrub_resources(message, catalog_db, openrouter)[:2000]
     record = context.instance.get_run_record_by_id(context.run_id)
     started = record.start_time if record and record.start_time else datetime.now(UTC).timestamp()
-    part: str | None = "endpoints" if "endpoints" in context.step_key else "catalog"
+    # The step's part of the run: the providers steps have none of their own (their failure fails the run only).
+    part = next((p for p in ("endpoints", "providers") if p in context.step_key), "catalog")
+    part = None if part == "providers" else part
     try:
         with catalog_db.migrated() as conn:
             if part == "catalog" and sync_run_committed(conn, context.run_id):

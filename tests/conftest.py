@@ -223,6 +223,31 @@ def providers_of(models: dict[str, dict[str, Any]], answers: dict[str, Any] | No
     }  # fmt: skip
 
 
+def serve_real_day(server, catalog: dict[str, Any], saved: list[dict], providers: Any, zdr: Any) -> None:
+    """Serve a real catalog and, at each model's links.details, the real endpoints answer saved for it (the
+    2026-05-16 files), with the given /providers and /endpoints/zdr answers (dicts, or werkzeug Responses)."""
+    answers = {entry["detailsPath"]: entry["response"] for entry in saved}
+    server.clear()
+    server.expect_request("/api/v1/models", query_string="output_modalities=all").respond_with_json(catalog)
+    server.expect_request("/api/v1/embeddings/models").respond_with_json({"data": []})
+    server.expect_request(re.compile(r"^/api/v1/models/.+/endpoints$")).respond_with_handler(
+        lambda request: Response(json.dumps(answers[request.path]), content_type="application/json")
+    )
+    for path, answer in (("/api/v1/providers", providers), ("/api/v1/endpoints/zdr", zdr)):
+        given = (
+            answer if isinstance(answer, Response) else Response(json.dumps(answer), content_type="application/json")
+        )
+        server.expect_request(path).respond_with_response(given)
+
+
+def active_token_priced(conn: psycopg.Connection) -> int:
+    """Active models with a token price: those ai_model_price_history has an open period for."""
+    return conn.execute(
+        "SELECT count(*) FROM ai_models WHERE is_active AND (input_cost_per_million IS NOT NULL "
+        "OR output_cost_per_million IS NOT NULL)"
+    ).fetchone()[0]
+
+
 class FakeOpenRouter:
     """Serves catalogs, and their models' endpoints, from a real local HTTP server (pytest-httpserver)."""
 

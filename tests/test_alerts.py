@@ -36,7 +36,7 @@ def _closed_port_url() -> str:
 
 def _failed_run(catalog_db, httpserver, instance):
     httpserver.expect_request("/api/v1/models").respond_with_data(f"denied; your header was Bearer {KEY}", status=403)
-    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), api_key=KEY)
+    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), api_key=KEY, backoff_seconds=0.01)
     result = run_sync(catalog_db, "", client=client, instance=instance)
     assert not result.success
     return result
@@ -56,7 +56,7 @@ def _run_failure_context(instance, result, alert_webhook, catalog_db, client):
 
 def test_a_failed_run_is_posted_with_its_link_step_and_scrubbed_error(catalog_db, httpserver, webhook):
     alert_webhook = AlertWebhook(url=webhook.url_for("/hook"), ui_url="https://dagster.example.com")
-    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), api_key=KEY)
+    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), api_key=KEY, backoff_seconds=0.01)
     with DagsterInstance.ephemeral() as instance:
         result = _failed_run(catalog_db, httpserver, instance)
         alert_on_failed_run(_run_failure_context(instance, result, alert_webhook, catalog_db, client))
@@ -94,7 +94,7 @@ def test_failed_and_warn_checks_are_posted_once(catalog_db, openrouter, handwrit
 
 
 def test_a_dead_webhook_fails_no_tick_and_no_url_sends_nothing(catalog_db, openrouter, httpserver, handwritten_catalog):
-    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), api_key=KEY)
+    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), api_key=KEY, backoff_seconds=0.01)
     for alert_webhook in (AlertWebhook(url=_closed_port_url(), timeout_seconds=1), AlertWebhook()):
         with DagsterInstance.ephemeral() as instance:
             result = _failed_run(catalog_db, httpserver, instance)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import run_sync, table_snapshot, two_syncs_behind_the_sync_lock, wait_for
+from conftest import active_token_priced, run_sync, table_snapshot, two_syncs_behind_the_sync_lock, wait_for
 
 from catalog_pipeline.db import CatalogDatabaseError
 from catalog_pipeline.db.migrations import packaged_migrations
@@ -82,14 +82,7 @@ def test_write_connection_killed_mid_transaction(catalog_db, pg, openrouter, han
     assert failed[0] == "failed"
     assert "terminat" in failed[1]
     # A period per model with token prices (the history is a view over ai_model_prices).
-    assert (
-        pg.execute("SELECT count(*) FROM ai_model_price_history").fetchone()[0]
-        == pg.execute(
-            "SELECT count(*) FROM ai_models WHERE is_active AND (input_cost_per_million IS NOT NULL "
-            "OR output_cost_per_million IS NOT NULL)"
-        ).fetchone()[0]
-        == 19
-    )
+    assert pg.execute("SELECT count(*) FROM ai_model_price_history").fetchone()[0] == active_token_priced(pg) == 19
 
     result = run_sync(catalog_db, base)
     assert result.success
@@ -105,14 +98,7 @@ def test_concurrent_syncs_are_serialised(catalog_db, pg, handwritten_catalog):
     assert sorted((o.inserted, o.unchanged) for o in outcomes) == [(0, 23), (23, 0)]
     assert pg.execute("SELECT count(*), count(DISTINCT openrouter_id) FROM ai_models").fetchone() == (23, 23)
     # A period per model with token prices (the history is a view over ai_model_prices).
-    assert (
-        pg.execute("SELECT count(*) FROM ai_model_price_history").fetchone()[0]
-        == pg.execute(
-            "SELECT count(*) FROM ai_models WHERE is_active AND (input_cost_per_million IS NOT NULL "
-            "OR output_cost_per_million IS NOT NULL)"
-        ).fetchone()[0]
-        == 19
-    )
+    assert pg.execute("SELECT count(*) FROM ai_model_price_history").fetchone()[0] == active_token_priced(pg) == 19
 
 
 def test_migrations_run_twice_and_are_recorded(catalog_db, pg):

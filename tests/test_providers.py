@@ -2,12 +2,10 @@
 /endpoints/zdr built from the spec's examples (openrouter-openapi-*-excerpt.yaml) and the real 2026-05-16 tags."""
 
 import copy
-import json
-import re
 from decimal import Decimal
 
 import pytest
-from conftest import check_results, materialization_metadata, providers_of, run_sync
+from conftest import check_results, materialization_metadata, providers_of, run_sync, serve_real_day
 from endpoint_data import derived_endpoints
 from werkzeug import Response
 
@@ -53,7 +51,6 @@ def test_real_tags_get_their_provider_their_flag_and_the_cheapest_endpoint_under
 ):
     catalog = real_file("2026-05-16_mddb_openrouter-models.json")
     saved = real_file("2026-05-16_mddb_openrouter-endpoints.json")["data"]
-    answers = {e["detailsPath"]: e["response"] for e in saved}
     endpoints = [
         ep for e in saved if e["modelId"] == e["response"]["data"]["id"] for ep in e["response"]["data"]["endpoints"]
     ]
@@ -65,15 +62,7 @@ def test_real_tags_get_their_provider_their_flag_and_the_cheapest_endpoint_under
     ]
     providers = [SPEC_PROVIDER if p["slug"] == "openai" else p for p in providers]
     listed = {(ep["model_id"], ep["tag"]) for ep in endpoints if ep["tag"].startswith(("deepinfra", "openai"))}
-    openrouter.serve(catalog)
-    openrouter.server.clear()
-    openrouter.server.expect_request("/api/v1/models", query_string="output_modalities=all").respond_with_json(catalog)
-    openrouter.server.expect_request("/api/v1/embeddings/models").respond_with_json({"data": []})
-    openrouter.server.expect_request(re.compile(r"^/api/v1/models/.+/endpoints$")).respond_with_handler(
-        lambda request: Response(json.dumps(answers[request.path]), content_type="application/json")
-    )
-    openrouter.server.expect_request("/api/v1/providers").respond_with_json({"data": providers})
-    openrouter.server.expect_request("/api/v1/endpoints/zdr").respond_with_json(_zdr(*sorted(listed)))
+    serve_real_day(openrouter.server, catalog, saved, {"data": providers}, _zdr(*sorted(listed)))
     result = run_sync(catalog_db, openrouter.base_url)
     assert result.success
 

@@ -1,13 +1,12 @@
 """The real per-model endpoints answers of 2026-05-16 (see the fixtures README), served where links.details says."""
 
-import json
 import re
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import check_results, materialization_metadata, run_sync
+from conftest import check_results, materialization_metadata, run_sync, serve_real_day
 from werkzeug import Response
 
 pytestmark = pytest.mark.real_data
@@ -19,25 +18,14 @@ DAY = "SELECT now()"
 
 @pytest.fixture
 def served_day(real_file, openrouter):
-    """The real catalog and, at each model's links.details, the real answer saved for it."""
-    catalog, saved = real_file(MODELS), real_file(ENDPOINTS)
-    answers = {entry["detailsPath"]: entry["response"] for entry in saved["data"]}
-    openrouter.serve(catalog)
-    openrouter.server.clear()
-    openrouter.server.expect_request("/api/v1/models", query_string="output_modalities=all").respond_with_json(catalog)
-    openrouter.server.expect_request("/api/v1/embeddings/models").respond_with_json({"data": []})
-    openrouter.server.expect_request(re.compile(r"^/api/v1/models/.+/endpoints$")).respond_with_handler(
-        lambda request: Response(json.dumps(answers[request.path]), content_type="application/json")
-    )
-    # Every provider the real tags name, in the spec's shape; the zero-retention list needs a management key.
-    slugs = {ep["tag"].split("/")[0] for a in answers.values() for ep in a["data"]["endpoints"]}
-    openrouter.server.expect_request("/api/v1/providers").respond_with_json(
-        {"data": [{"slug": s, "name": s, "headquarters": "US", "datacenters": ["US"]} for s in sorted(slugs)]}
-    )
-    openrouter.server.expect_request("/api/v1/endpoints/zdr").respond_with_json(
-        {"error": {"code": 403, "message": "Only management keys can perform this operation"}}, status=403
-    )
-    return catalog, saved["data"]
+    """The real catalog and its real endpoints answers; every provider the real tags name (in the spec's shape);
+    the zero-retention list answers 403, as it does without a management key."""
+    catalog, saved = real_file(MODELS), real_file(ENDPOINTS)["data"]
+    slugs = {ep["tag"].split("/")[0] for e in saved for ep in e["response"]["data"]["endpoints"]}
+    providers = {"data": [{"slug": s, "name": s, "headquarters": "US", "datacenters": ["US"]} for s in sorted(slugs)]}
+    forbidden = Response('{"error": {"code": 403, "message": "Only management keys"}}', status=403)
+    serve_real_day(openrouter.server, catalog, saved, providers, forbidden)
+    return catalog, saved
 
 
 def test_every_model_stores_exactly_its_own_real_answer(served_day, catalog_db, pg, openrouter):

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from conftest import active_token_priced
 
 from catalog_pipeline.db.models import write_catalog
 from catalog_pipeline.rules.models import classify_catalog
@@ -116,10 +117,7 @@ def test_replay_of_catalog_history(real_catalog, catalog_db, pg):
     # Open periods = active models with token prices (the routers have none); every model has one row.
     assert (
         pg.execute("SELECT count(*) FROM ai_model_price_history WHERE valid_to IS NULL").fetchone()[0]
-        == pg.execute(
-            "SELECT count(*) FROM ai_models WHERE is_active AND (input_cost_per_million IS NOT NULL "
-            "OR output_cost_per_million IS NOT NULL)"
-        ).fetchone()[0]
+        == active_token_priced(pg)
         == n - 3
     )
     assert pg.execute("SELECT count(*), count(*) FILTER (WHERE is_active) FROM ai_models").fetchone() == (n + 1, n - 1)

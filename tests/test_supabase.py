@@ -98,6 +98,8 @@ def test_the_api_roles_read_the_catalog_and_change_nothing(supabase, pg, openrou
             ):
                 assert _as(pg, role, statement, table) == ("denied", None), (role, statement, table)
         assert _as(pg, role, "UPDATE ai_models SET is_curated = NOT is_curated") == ("denied", None)
+        # The curated view is updatable, and Supabase grants it too: it runs as its reader, who may not write.
+        assert _as(pg, role, "UPDATE ai_models_curated SET is_curated = false") == ("denied", None)
         assert _as(pg, role, "SELECT ai_model_request_cost('openai/gpt-4o', 1000, 1000)")[0] == "ok"
     assert _snapshot(pg) == before
     assert run_sync(supabase, openrouter.serve(handwritten_catalog)).success
