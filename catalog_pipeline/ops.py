@@ -130,8 +130,11 @@ def record_failed_run(context: HookContext) -> None:
     record = context.instance.get_run_record_by_id(context.run_id)
     started = record.start_time if record and record.start_time else datetime.now(UTC).timestamp()
     # The step's part of the run: the providers steps have none of their own (their failure fails the run only).
-    part = next((p for p in ("endpoints", "providers") if p in context.step_key), "catalog")
-    part = None if part == "providers" else part
+    part: str | None = "catalog"
+    if "endpoints" in context.step_key:
+        part = "endpoints"
+    elif "providers" in context.step_key:
+        part = None
     try:
         with catalog_db.migrated() as conn:
             if part == "catalog" and sync_run_committed(conn, context.run_id):

@@ -188,9 +188,9 @@ def _write(catalog_db: CatalogDatabase, frame: pd.DataFrame, run_id: str, run_re
                 return write_catalog(
                     conn, frame_rows(frame), run_id=run_id, run_record=run_record, settings=catalog_db.timeouts()
                 )
-        except (CuratedFlagsChanged, CatalogDatabaseError) as exc:
-            if isinstance(exc, CommitUnknown):
-                raise Failure(description=_after_lost_commit(catalog_db, run_id)) from None
+        except CommitUnknown:
+            raise Failure(description=_after_lost_commit(catalog_db, run_id)) from None
+        except (CuratedFlagsChanged, CatalogDatabaseError):
             raise
         except Exception as exc:
             message = scrub_url(str(exc), catalog_db.url)
