@@ -5,7 +5,7 @@ import time
 import pytest
 from werkzeug import Response
 
-from catalog_pipeline.resources.openrouter import OpenRouterClient, OpenRouterError, redact_url
+from catalog_pipeline.resources.openrouter import ApiUnavailable, OpenRouterClient, OpenRouterError, redact_url
 
 
 def test_fetches_all_modalities_and_merges_embeddings(httpserver, handwritten_catalog, handwritten_embeddings):
@@ -55,6 +55,7 @@ def test_backoff_doubles_and_retry_after_wins(httpserver):
             Response("", status=502),
             Response("", status=429, headers={"Retry-After": "1"}),
             Response("", status=500),
+            Response("", status=500),
         ]
     )
     calls = []
@@ -65,7 +66,8 @@ def test_backoff_doubles_and_retry_after_wins(httpserver):
 
     httpserver.expect_request("/api/v1/models").respond_with_handler(answer)
     client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), max_retries=4, backoff_seconds=0.1)
-    with pytest.raises(OpenRouterError, match="failed after 5 attempts: HTTP 500"):
+    # The 429 is the API pacing us: it costs none of the 4 retries, so 6 attempts are made.
+    with pytest.raises(OpenRouterError, match="failed after 6 attempts: HTTP 500"):
         client.fetch_catalog()
     gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
     # urllib3's backoff: the first retry at once, then backoff × 2ⁿ⁻¹; Retry-After replaces the backoff.
@@ -74,16 +76,22 @@ def test_backoff_doubles_and_retry_after_wins(httpserver):
     assert 0.95 <= gaps[3] < 2.0
 
 
-def test_retry_after_is_capped(httpserver, handwritten_catalog):
+def test_a_retry_after_longer_than_the_client_waits_fails_at_once_naming_it(httpserver, handwritten_catalog):
+    """Retrying before the time the API asked for only earns another 429: the fetch stops, and says why."""
     answers = iter([Response("", status=429, headers={"Retry-After": "99999"})])
     httpserver.expect_request("/api/v1/models").respond_with_handler(
         lambda request: next(answers, Response('{"data": []}', content_type="application/json"))
     )
-    httpserver.expect_request("/api/v1/embeddings/models").respond_with_json({"data": []})
-    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), max_retries=1, max_retry_wait_seconds=1)
+    client = OpenRouterClient(base_url=httpserver.url_for("/api/v1"), max_retries=4, max_retry_wait_seconds=60)
     started = time.monotonic()
-    assert client.fetch_catalog().models == []
-    assert time.monotonic() - started < 3
+    with pytest.raises(
+        ApiUnavailable,
+        match=r"rate limited \(HTTP 429\): the API asked to wait 99999s \(Retry-After\), "
+        r"more than the 60s this client waits",
+    ) as caught:
+        client.fetch_catalog()
+    assert caught.value.rate_limited
+    assert time.monotonic() - started < 1 and len(httpserver.log) == 1
 
 
 def test_urls_are_redacted():

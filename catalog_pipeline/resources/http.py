@@ -3,22 +3,36 @@ of threads, and a breaker that stops retrying once an outage is plain."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from urllib3.exceptions import InvalidHeader, MaxRetryError
+from urllib3.exceptions import HTTPError, InvalidHeader
 from urllib3.util.retry import Retry
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
-class DeadlineReached(Exception):
+class GaveUp(HTTPError):
+    """The retry policy stops here. Raised from `Retry.increment` itself (not wrapped in MaxRetryError, which urllib3
+    swallows on a retried status), so its reason reaches the caller. `rate_limited`: the API was pacing us (429)."""
+
+    def __init__(self, message: str, rate_limited: bool = False) -> None:
+        super().__init__(message)
+        self.rate_limited = rate_limited
+
+
+class DeadlineReached(GaveUp):
     """The fetch's deadline passed: no further attempt or wait is started."""
 
 
-class NotRetried(Exception):
+class RateLimited(GaveUp):
+    """The API asked us (Retry-After) to wait longer than this client ever waits."""
+
+
+class NotRetried(GaveUp):
     """The fetch already knows how this ends (the API is down, or too many models failed): no retry is made."""
 
 
@@ -44,10 +58,11 @@ class Breaker:
     def stopped(self) -> bool:
         return self.max_failed is not None and self.failed > self.max_failed
 
-    def why_not_retry(self) -> str | None:
+    def why_not_retry(self, paced: bool = False) -> str | None:
+        """Why no retry is made, or None. A 429 says the API is up, so a run of failures does not stop its retry."""
         if self.stopped:
             return f"the fetch stopped: {self.failed} models failed, more than the {self.max_failed} allowed"
-        if self.in_a_row >= self.trip_after:
+        if self.in_a_row >= self.trip_after and not paced:
             return f"not retried: the last {self.in_a_row} models failed too"
         return None
 
@@ -93,22 +108,42 @@ class DeadlineRetry(Retry):
             self.limiter.acquire()
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # noqa: ANN001
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        stop = self.breaker.why_not_retry() if self.breaker is not None else None
+        # A 429 is the API pacing us, not a failure: it costs no retry and trips no breaker; the deadline alone
+        # bounds how long we follow it (a 20 s burst of 429s must not lose the models asked during it).
+        paced = response is not None and response.status == 429
+        counted = self.new(total=self.total + 1) if paced and isinstance(self.total, int) else self
+        retry = Retry.increment(counted, method, url, response, error, _pool, _stacktrace)
+        stop = self.breaker.why_not_retry(paced) if self.breaker is not None else None
         if stop:
-            raise MaxRetryError(_pool, url, NotRetried(stop))
-        wait = None
-        if response is not None and retry.respect_retry_after_header:
-            try:
-                wait = retry.get_retry_after(response)
-            except InvalidHeader:
-                wait = None
-        if wait is not None and self.limiter is not None:
-            self.limiter.pause(wait)
-        wait = retry.get_backoff_time() if wait is None else wait
+            raise NotRetried(stop)
+        asked = _retry_after(response)
+        if asked is not None and asked > self.retry_after_max:
+            raise RateLimited(
+                f"{_limited(response)}: the API asked to wait {asked:g}s (Retry-After), more than the "
+                f"{self.retry_after_max:g}s this client waits",
+                rate_limited=paced,
+            )
+        if asked is not None and self.limiter is not None:
+            self.limiter.pause(asked)
+        wait = retry.get_backoff_time() if asked is None else asked
         if self.deadline is not None and time.monotonic() + wait >= self.deadline:
-            raise MaxRetryError(_pool, url, DeadlineReached("the next try would start past the fetch's deadline"))
+            why = f"{_limited(response)} until" if paced else "the next try would start past"
+            raise DeadlineReached(f"{why} the fetch's deadline", rate_limited=paced)
         return retry
+
+
+def _limited(response: Any) -> str:
+    return "rate limited (HTTP 429)" if response.status == 429 else f"HTTP {response.status}"
+
+
+def _retry_after(response: Any) -> float | None:
+    """The wait a response's Retry-After asks for, in seconds, uncapped; None when it names none (or nonsense)."""
+    if response is None:
+        return None
+    try:
+        return Retry(retry_after_max=math.inf).get_retry_after(response)
+    except InvalidHeader:
+        return None
 
 
 def redact_url(url: str) -> str:

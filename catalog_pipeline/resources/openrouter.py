@@ -18,15 +18,15 @@ from urllib.parse import quote, urlencode, urljoin
 import requests
 import urllib3
 from dagster import ConfigurableResource, get_dagster_logger
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
 
 from catalog_pipeline.resources.http import (
     RETRY_STATUSES,
     Breaker,
-    DeadlineReached,
     DeadlineRetry,
+    GaveUp,
     NotRetried,
     RateLimiter,
     redact_url,
@@ -47,6 +47,15 @@ log = get_dagster_logger(__name__)
 
 class OpenRouterError(RuntimeError):
     """The catalog could not be fetched, or was not the shape the sync needs."""
+
+
+class ApiUnavailable(OpenRouterError):
+    """The API did not answer within the fetch's deadline, or kept asking us to wait (429): the run's budget for it
+    is spent, and its other fetches are not started. `rate_limited`: it was answering, with 429s."""
+
+    def __init__(self, message: str, rate_limited: bool = False) -> None:
+        super().__init__(message)
+        self.rate_limited = rate_limited
 
 
 @dataclass
@@ -141,6 +150,30 @@ class OpenRouterClient(ConfigurableResource):
     endpoints_per_second: float = Field(default=10.0, description="Endpoints requests started per second, at most.")
     endpoints_deadline_seconds: float = Field(default=900.0, description="Longest time the endpoints fetch may take.")
 
+    # Why the API was found dead or rate limiting in this run, once it was: Dagster initialises a resource once per
+    # run (every step of a run shares one process here), so every later fetch of the run fails at once, saying why,
+    # instead of starting a fresh wait.
+    _unavailable: list[str] = PrivateAttr(default_factory=list)
+
+    def setup_for_execution(self, context: Any) -> None:
+        self._unavailable = []
+
+    def spent_because(self) -> str | None:
+        """Why this run's budget for the API is spent (the first fetch that found it dead or rate limiting), or None."""
+        return self._unavailable[0] if self._unavailable else None
+
+    @contextmanager
+    def within_the_runs_budget(self) -> Iterator[None]:
+        """Fail at once when an earlier fetch of this run found the API dead or rate limiting; note it when this
+        one does."""
+        if self.spent_because():
+            raise ApiUnavailable(f"not asked: earlier in this run, {self.spent_because()}")
+        try:
+            yield
+        except ApiUnavailable as exc:
+            self._unavailable.append(str(exc))
+            raise
+
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
 
@@ -189,30 +222,28 @@ class OpenRouterClient(ConfigurableResource):
             with session.get(self.url(path), timeout=timeout, stream=True) as response:
                 attempts = len(response.raw.retries.history) + 1 if response.raw.retries else 1
                 if response.status_code in RETRY_STATUSES:
-                    early = (
-                        f", at the fetch's deadline ({self.fetch_deadline_seconds:g}s)"
-                        if attempts <= self.max_retries
-                        else ""
-                    )
-                    raise OpenRouterError(
-                        f"GET {shown} failed after {attempts} attempts{early}: HTTP {response.status_code}"
-                    )
+                    raise OpenRouterError(f"GET {shown} failed after {attempts} attempts: HTTP {response.status_code}")
                 return response.status_code, response.headers.get("Content-Type", ""), self._read(response, deadline)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             retried = exc.args[0] if exc.args and isinstance(exc.args[0], MaxRetryError) else None
             reason = retried.reason if retried else exc
-            attempts = f"after {self.max_retries + 1} attempts" if retried else "mid-answer"
-            if isinstance(reason, DeadlineReached):
-                problem = f"gave up: {reason} ({self.fetch_deadline_seconds:g}s)"
-            elif isinstance(reason, NotRetried):
-                problem = f"failed: {reason}"
-            elif isinstance(reason, TimeoutError | requests.Timeout | ReadTimeoutError | ConnectTimeoutError):
-                problem = f"failed {attempts}: no answer within {self.timeout_seconds:g}s"
-            elif retried:
-                problem = f"failed after {self.max_retries + 1} attempts: {type(reason).__name__}: {reason}"
-            else:  # the answer broke off mid-body: not a request the policy can send again
-                problem = f"failed mid-answer: {type(exc).__name__}: {exc}"
-            raise OpenRouterError(self.scrub(f"GET {shown} {problem}")) from None
+            if isinstance(reason, NotRetried):
+                raise OpenRouterError(f"GET {shown} failed: {reason}") from None
+            if isinstance(reason, GaveUp):
+                raise ApiUnavailable(f"GET {shown} gave up: {reason}", reason.rate_limited) from None
+            if isinstance(reason, TimeoutError | requests.Timeout | ReadTimeoutError | ConnectTimeoutError):
+                attempts = f"after {self.max_retries + 1} attempts" if retried else "mid-answer"
+                raise ApiUnavailable(
+                    f"GET {shown} failed {attempts}: no answer within {self.timeout_seconds:g}s"
+                ) from None
+            if retried:  # refused or reset connections, every try: nobody is answering
+                raise ApiUnavailable(
+                    self.scrub(
+                        f"GET {shown} failed after {self.max_retries + 1} attempts: {type(reason).__name__}: {reason}"
+                    )
+                ) from None
+            # the answer broke off mid-body: not a request the policy can send again
+            raise OpenRouterError(self.scrub(f"GET {shown} failed mid-answer: {type(exc).__name__}: {exc}")) from None
 
     def _read(self, response: requests.Response, deadline: float) -> bytes:
         """The whole body, a chunk at a time as it arrives: past the deadline or the size cap, an OpenRouterError."""
@@ -236,7 +267,7 @@ class OpenRouterClient(ConfigurableResource):
         """Every model OpenRouter lists: all output modalities, then the embeddings listing, every page of each."""
         catalog = FetchedCatalog()
         deadline = time.monotonic() + self.fetch_deadline_seconds
-        with self.session(deadline) as session:
+        with self.within_the_runs_budget(), self.session(deadline) as session:
             for path, optional in ((MODELS_PATH, False), (EMBEDDINGS_PATH, True)):
                 self._fetch_listing(session, path, optional, deadline, catalog)
         return catalog
@@ -245,7 +276,7 @@ class OpenRouterClient(ConfigurableResource):
         """(body, None), or (None, why) for an answer whose failure must not fail the run (after the retry policy)."""
         deadline = time.monotonic() + self.fetch_deadline_seconds
         try:
-            with self.session(deadline) as session:
+            with self.within_the_runs_budget(), self.session(deadline) as session:
                 status, _, body = self.get(session, path, deadline)
         except OpenRouterError as exc:
             return None, str(exc)
@@ -338,6 +369,10 @@ def fetch_endpoints(
     with its reason; once more than `max_failed` models have failed, the rest are not asked."""
     fetched = FetchedEndpoints(asked=dict(paths))
     askers = Counter(paths.values())
+    if client.spent_because():
+        fetched.stopped = f"not asked: earlier in this run, {client.spent_because()}"
+        fetched.failed = dict.fromkeys(askers, fetched.stopped)
+        return fetched
     limiter, breaker = RateLimiter(per_second), Breaker(trip_after=pool, max_failed=max_failed)
     deadline = time.monotonic() + deadline_seconds
     lock = threading.Lock()
@@ -354,7 +389,8 @@ def fetch_endpoints(
             if status >= 400:
                 raise OpenRouterError(f"HTTP {status}")
         except OpenRouterError as exc:
-            breaker.record(False, askers[path])
+            if not getattr(exc, "rate_limited", False):  # the API pacing us is not an outage
+                breaker.record(False, askers[path])
             with lock:
                 fetched.failed[path] = str(exc)[:300]
         else:
