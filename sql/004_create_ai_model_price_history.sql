@@ -1,3 +1,4 @@
+-- earlier checksum: 3b07703b419cbe8de1c291bfda33c3421f33c6f531809bdef467f7f6b19f5d86
 -- Dated price history: one row per price period of a model, [valid_from, valid_to).
 -- "What did model X cost on date D" is:
 --   SELECT * FROM ai_model_price_history
@@ -18,11 +19,17 @@ CREATE TABLE IF NOT EXISTS ai_model_price_history (
     CHECK (valid_to IS NULL OR valid_to > valid_from)
 );
 
--- At most one open period per model.
-CREATE UNIQUE INDEX IF NOT EXISTS uq_ai_model_price_history_open
-    ON ai_model_price_history (openrouter_id) WHERE valid_to IS NULL;
-CREATE INDEX IF NOT EXISTS idx_ai_model_price_history_lookup
-    ON ai_model_price_history (openrouter_id, valid_from);
-
-COMMENT ON TABLE ai_model_price_history IS
-    'Prices of each model over time; a period is closed when the price changes or the model leaves the catalog.';
+-- At most one open period per model. Only while it is a table: since 016 it is a view, and a ledger restored
+-- empty re-runs this file over it.
+DO $$
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = to_regclass('ai_model_price_history')) = 'r' THEN
+        CREATE UNIQUE INDEX IF NOT EXISTS uq_ai_model_price_history_open
+            ON ai_model_price_history (openrouter_id) WHERE valid_to IS NULL;
+        CREATE INDEX IF NOT EXISTS idx_ai_model_price_history_lookup
+            ON ai_model_price_history (openrouter_id, valid_from);
+        COMMENT ON TABLE ai_model_price_history IS
+            'Prices of each model over time; a period is closed when the price changes or the model leaves the catalog.';
+    END IF;
+END
+$$;

@@ -1,13 +1,22 @@
 """Database faults, concurrency and migrations, against the real Postgres."""
 
+import copy
 import shutil
 import threading
 import time
 from pathlib import Path
 
 import psycopg
+import psycopg.sql
 import pytest
-from conftest import active_token_priced, run_sync, table_snapshot, two_syncs_behind_the_sync_lock, wait_for
+from conftest import (
+    active_token_priced,
+    failure_text,
+    run_sync,
+    table_snapshot,
+    two_syncs_behind_the_sync_lock,
+    wait_for,
+)
 
 from catalog_pipeline.db import CatalogDatabaseError
 from catalog_pipeline.db.migrations import packaged_migrations
@@ -104,11 +113,10 @@ def test_concurrent_syncs_are_serialised(catalog_db, pg, handwritten_catalog):
 def test_migrations_run_twice_and_are_recorded(catalog_db, pg):
     assert catalog_db.ensure_schema() == [p.stem for p in sorted(SQL_DIR.glob("0*.sql"))]
     assert catalog_db.ensure_schema() == []
-    # Each file is also safe to run again by hand, but for those a later one supersedes: 004's table became a view
-    # over ai_model_prices (016), and 003's view was recreated with every column (014).
-    superseded = {"003_create_ai_models_curated_view", "004_create_ai_model_price_history"}
+    # Each file is also safe to run again by hand, alone, over the schema the later ones built; but 003's view
+    # (SELECT * at 003's time, recreated with every column by 014) needs 014 after it.
     for path in sorted(SQL_DIR.glob("0*.sql")):
-        if path.stem not in superseded:
+        if path.stem != "003_create_ai_models_curated_view":
             pg.execute(path.read_text())
     assert pg.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(list(SQL_DIR.glob("0*.sql")))
     comment = pg.execute(
@@ -127,6 +135,22 @@ def test_migrations_run_twice_and_are_recorded(catalog_db, pg):
             "INSERT INTO ai_models (openrouter_id, name, provider, provider_slug, modality) "
             "VALUES ('a/b', 'b', 'a', 'a', 'hologram')"
         )
+
+
+def test_a_migration_made_re_runnable_is_accepted_under_its_earlier_checksum(catalog_db, pg, caplog):
+    """004 was applied everywhere before it was made re-runnable: its earlier checksum is not an edit."""
+    catalog_db.ensure_schema()
+    earlier = "3b07703b419cbe8de1c291bfda33c3421f33c6f531809bdef467f7f6b19f5d86"
+    pg.execute(
+        "UPDATE schema_migrations SET checksum = %s WHERE version = '004_create_ai_model_price_history'", (earlier,)
+    )
+    with caplog.at_level("WARNING"):
+        assert catalog_db.ensure_schema() == []
+    assert "changed after it was applied" not in caplog.text
+    pg.execute("UPDATE schema_migrations SET checksum = 'x' WHERE version = '004_create_ai_model_price_history'")
+    with caplog.at_level("WARNING"):
+        catalog_db.ensure_schema()
+    assert "004_create_ai_model_price_history.sql changed after it was applied" in caplog.text
 
 
 def test_new_migrations_apply_and_edited_ones_are_reported(catalog_db, pg, tmp_path, caplog):
@@ -234,3 +258,74 @@ def test_a_connection_that_used_temporary_tables_still_syncs(catalog_db, pg, han
         outcome = write_catalog(conn, rows)
     assert outcome.inserted == len(rows)
     assert pg.execute("SELECT count(*) FROM ai_models").fetchone()[0] == len(rows)
+
+
+# What the migrations build, as the catalog describes it: a restore that re-runs them must leave every line as it was.
+SCHEMA_FINGERPRINT = """
+SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' '
+       || coalesce(column_default, '') || ' '
+       || coalesce(col_description(to_regclass(table_name), ordinal_position::int), '')
+  FROM information_schema.columns WHERE table_schema = 'public'
+UNION ALL
+SELECT 'relation ' || relname || ' ' || relkind::text || ' ' || relrowsecurity || ' ' || coalesce(relacl::text, '') || ' '
+       || coalesce(reloptions::text, '') || ' ' || coalesce(obj_description(oid, 'pg_class'), '')
+  FROM pg_class WHERE relnamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'view ' || viewname || ' ' || definition FROM pg_views WHERE schemaname = 'public'
+UNION ALL
+SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+UNION ALL
+SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+  FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'function ' || pg_get_functiondef(oid) || coalesce(proacl::text, '')
+  FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'trigger ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal
+UNION ALL
+SELECT 'policy ' || tablename || ' ' || policyname || ' ' || cmd || ' ' || roles::text || ' '
+       || coalesce(qual, '') || ' ' || coalesce(with_check, '')
+  FROM pg_policies WHERE schemaname = 'public'
+ORDER BY 1
+"""
+
+
+def _catalog_rows(pg: psycopg.Connection) -> dict[str, list]:
+    """Every row of every table but the ledger and the run records (a sync appends to those)."""
+    tables = [
+        r[0]
+        for r in pg.execute(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' "
+            "AND relname NOT IN ('schema_migrations', 'ai_model_sync_runs', 'ai_model_endpoint_observations') "
+            "ORDER BY 1"
+        )
+    ]
+    return {
+        t: pg.execute(
+            psycopg.sql.SQL("SELECT to_jsonb(r)::text FROM {} r ORDER BY 1").format(psycopg.sql.Identifier(t))
+        ).fetchall()
+        for t in tables
+    }
+
+
+def test_a_ledger_restored_empty_re_records_every_migration_and_changes_nothing(
+    catalog_db, pg, openrouter, handwritten_catalog
+):
+    """A dump restored without schema_migrations' rows: the next sync re-runs every migration over the schema the
+    later ones built, harmlessly: the same schema, line for line, and every row and curated flag as it was."""
+    assert run_sync(catalog_db, openrouter.serve(handwritten_catalog)).success
+    repriced = copy.deepcopy(handwritten_catalog)
+    for model in repriced["data"][::4]:
+        model["pricing"]["prompt"] = "0.00000321"
+    assert run_sync(catalog_db, openrouter.serve(repriced)).success
+    pg.execute("UPDATE ai_models SET is_curated = true WHERE openrouter_id IN ('openai/gpt-4o', 'openai/o1')")
+    schema, rows = pg.execute(SCHEMA_FINGERPRINT).fetchall(), _catalog_rows(pg)
+    assert pg.execute("SELECT count(*) FROM ai_model_prices WHERE valid_to IS NOT NULL").fetchone()[0] > 0
+
+    pg.execute("TRUNCATE schema_migrations")
+    result = run_sync(catalog_db, openrouter.serve(repriced))
+    assert result.success, failure_text(result)
+    versions = [r[0] for r in pg.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+    assert versions == [p.stem for p in sorted(SQL_DIR.glob("0*.sql"))]
+    assert pg.execute(SCHEMA_FINGERPRINT).fetchall() == schema
+    assert _catalog_rows(pg) == rows

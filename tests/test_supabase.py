@@ -249,3 +249,31 @@ def test_a_curator_flips_is_curated_and_nothing_else(supabase, pg, pg_url):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             person.execute("DELETE FROM ai_models")
     assert pg.execute("SELECT openrouter_id FROM ai_models WHERE is_curated").fetchall() == [("openai/gpt-4o",)]
+
+
+def test_a_role_set_up_before_row_level_security_is_told_to_join_catalog_writer(
+    supabase, pg, pg_url, openrouter, handwritten_catalog
+):
+    """The least-privilege recipe from before catalog_writer: DML on every table. Row level security hides the
+    migrations ledger from it, so its sync fails naming the grant it needs, never "behind"; with the grant it syncs."""
+    name = "catalog_dml_only_test"
+    if not pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
+        pg.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+    pg.execute(sql.SQL("REVOKE catalog_writer FROM {}").format(sql.Identifier(name)))
+    pg.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(name)))
+    pg.execute(
+        sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(
+            sql.Identifier(name)
+        )
+    )
+    runtime = CatalogDatabase(url=_url_as(pg_url, name))
+    before = _snapshot(pg)
+    result = run_sync(runtime, openrouter.serve(handwritten_catalog))
+    assert not result.success
+    message = failure_text(result)
+    assert f"GRANT catalog_writer TO {name};" in message and "cannot read the migrations ledger" in message
+    assert "behind" not in message
+    assert _snapshot(pg) == before
+
+    pg.execute(sql.SQL("GRANT catalog_writer TO {}").format(sql.Identifier(name)))
+    assert run_sync(runtime, openrouter.serve(handwritten_catalog)).success

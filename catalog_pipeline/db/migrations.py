@@ -4,6 +4,7 @@ transaction, by a role that owns the schema."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -45,15 +46,21 @@ def apply_migrations(
         text = path.read_text(encoding="utf-8")
         migrations.append((path.name.removesuffix(".sql"), text, hashlib.sha256(text.encode()).hexdigest()))
     recorded = recorded_migrations(conn)
-    for version, _, checksum in migrations:
-        if recorded.get(version, checksum) != checksum:
+    for version, text, checksum in migrations:
+        # A file made re-runnable without changing what it does names the checksum it was applied under.
+        if recorded.get(version, checksum) not in {checksum, *EARLIER_CHECKSUM.findall(text)}:
             notify(f"migration {version}.sql changed after it was applied; not re-running it")
     pending = [m for m in migrations if m[0] not in recorded]
     if pending and not _may_migrate(conn):
-        raise SchemaBehind(
-            f"the catalog schema is behind: {', '.join(m[0] for m in pending)} not applied, and this role may not "
-            f"apply them (it does not own the schema). {MIGRATE_ADVICE}"
+        restored = not recorded and conn.execute("SELECT to_regclass('ai_models') IS NOT NULL").fetchone()[0]
+        why = (
+            "the migrations ledger (schema_migrations) is empty although the catalog's tables are there (restored "
+            "without its rows?), and this role may not re-record it"
+            if restored
+            else f"the catalog schema is behind: {', '.join(m[0] for m in pending)} not applied, and this role may "
+            "not apply them (it does not own the schema)"
         )
+        raise SchemaBehind(f"{why}. {MIGRATE_ADVICE}")
     return [version for version, text, checksum in pending if _apply(conn, version, text, checksum, timeouts or {})]
 
 
@@ -83,6 +90,8 @@ def _apply(conn: psycopg.Connection, version: str, text: str, checksum: str, tim
     return True
 
 
+# Every file re-runs harmlessly over the schema the later ones built (a ledger restored empty re-runs them all).
+EARLIER_CHECKSUM = re.compile(r"^-- earlier checksum: ([0-9a-f]{64})$", re.MULTILINE)
 MIGRATE_ADVICE = "Run `python -m catalog_pipeline.migrate` as the schema's owner (its DATABASE_URL) first."
 
 
@@ -96,11 +105,26 @@ def recorded_migrations(conn: psycopg.Connection) -> dict[str, str]:
         return {}
     try:
         with conn.transaction():
-            return dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+            recorded = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+            # Row level security shows the ledger only to its owner and catalog_writer (015): to anyone else it
+            # looks empty, which must not read as "behind".
+            hidden = not recorded and conn.execute(_LEDGER_HIDDEN).fetchone()[0]
     except psycopg.errors.InsufficientPrivilege:
+        hidden = True
+    if hidden:
+        role = conn.execute("SELECT quote_ident(current_user)").fetchone()[0]
         raise SchemaBehind(
-            f"this role may not read schema_migrations: the schema is not set up for it. {MIGRATE_ADVICE}"
-        ) from None
+            f"role {role} cannot read the migrations ledger (schema_migrations), so it cannot tell whether the "
+            "schema is migrated, and row level security lets it write none of the catalog's tables: only their "
+            "owner and members of catalog_writer may. Run, as the schema's owner: "
+            f"GRANT catalog_writer TO {role};"
+        )
+    return recorded
+
+
+_LEDGER_HIDDEN = """SELECT row_security_active('schema_migrations')
+                      AND NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'catalog_writer'
+                                                               AND pg_has_role(oid, 'MEMBER'))"""
 
 
 def _may_migrate(conn: psycopg.Connection) -> bool:
