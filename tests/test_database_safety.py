@@ -267,7 +267,8 @@ SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' 
        || coalesce(col_description(to_regclass(table_name), ordinal_position::int), '')
   FROM information_schema.columns WHERE table_schema = 'public'
 UNION ALL
-SELECT 'relation ' || relname || ' ' || relkind::text || ' ' || relrowsecurity || ' ' || coalesce(relacl::text, '') || ' '
+SELECT 'relation ' || relname || ' ' || relkind::text || ' ' || relrowsecurity || ' '
+       || coalesce(relacl::text, '') || ' '
        || coalesce(reloptions::text, '') || ' ' || coalesce(obj_description(oid, 'pg_class'), '')
   FROM pg_class WHERE relnamespace = 'public'::regnamespace
 UNION ALL
