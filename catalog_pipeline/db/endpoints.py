@@ -13,14 +13,22 @@ import psycopg
 from psycopg import sql
 
 from catalog_pipeline.db.models import record_run_part
-from catalog_pipeline.db.sync import Outcome, Table, columns_sql, copy_into_stage, sync_transaction, write
+from catalog_pipeline.db.sync import (
+    Outcome,
+    Table,
+    columns_sql,
+    copy_into_stage,
+    dated_prices,
+    sync_transaction,
+    write,
+)
 from catalog_pipeline.rules.endpoints import ENDPOINT_COLUMNS, OBSERVATION_COLUMNS
 
 ENDPOINTS = Table(
     name="ai_model_endpoints",
     key=("openrouter_id", "tag"),
     columns=ENDPOINT_COLUMNS,
-    prices="ai_model_endpoint_prices",
+    children=(dated_prices("ai_model_endpoint_prices"),),
     watched=("input_cost_per_million", "output_cost_per_million"),
     dated=("zero_data_retention",),
     history="ai_model_endpoint_zero_data_retention",

@@ -17,6 +17,7 @@ from catalog_pipeline.db.sync import (
     Table,
     apply,
     columns_sql,
+    dated_prices,
     stage,
     sync_transaction,
 )
@@ -26,7 +27,7 @@ MODELS = Table(
     name="ai_models",
     key=("openrouter_id",),
     columns=SYNCED_COLUMNS,
-    prices="ai_model_prices",
+    children=(dated_prices("ai_model_prices"),),
     watched=("input_cost_per_million", "output_cost_per_million", "pricing_kind", "pricing"),
     stamped=("first_seen_at", "created_at", "updated_at"),
 )

@@ -42,14 +42,34 @@ class CommitUnknown(CatalogDatabaseError):
 
 
 @dataclass(frozen=True)
+class Dated:
+    """Rows dated beside each row of a synced table (its price components, its benchmark scores): a row carries them
+    as a list of tuples under `field`; each is named by `identity` within its row. A change of any of its `columns`
+    closes its period and opens one; one that goes closes its period; nothing is deleted."""
+
+    name: str  # its table, keyed by the synced table's key, then `columns`, then valid_from, valid_to, dagster_run_id
+    field: str
+    columns: tuple[str, ...]  # a NamedTuple's fields, identity first
+    identity: tuple[str, ...]
+
+
+PRICES_FIELD = "prices"
+
+
+def dated_prices(name: str) -> Dated:
+    """A table's price components (rules.prices.PriceRow), each named by its component and condition."""
+    return Dated(name, PRICES_FIELD, PriceRow._fields, ("component", "condition"))
+
+
+@dataclass(frozen=True)
 class Table:
-    """A synced table: its key, its synced columns (a row type's keys, key first), where its prices are dated, and
-    which columns a change report shows old → new."""
+    """A synced table: its key, its synced columns (a row type's keys, key first), the rows dated beside each row,
+    and which columns a change report shows old → new."""
 
     name: str
     key: tuple[str, ...]
     columns: tuple[str, ...]
-    prices: str | None = None  # its price components' table, keyed by `key` then a PriceRow
+    children: tuple[Dated, ...] = ()
     watched: tuple[str, ...] = ()
     stamped: tuple[str, ...] = ("first_seen_at", "updated_at")  # set to the sync's time when a row is inserted
     dated: tuple[str, ...] = ()  # columns whose values are also kept by period in `history`, keyed by `key`
@@ -58,6 +78,11 @@ class Table:
     @property
     def stage(self) -> str:
         return f"{self.name}_stage"
+
+    @property
+    def prices(self) -> str | None:
+        """Its price components' table, if it has one."""
+        return next((c.name for c in self.children if c.field == PRICES_FIELD), None)
 
     @property
     def price_columns(self) -> tuple[str, ...]:
@@ -80,8 +105,9 @@ class Outcome:
     deactivated: int = 0
     reactivated: int = 0
     changed_total: int = 0  # active rows whose watched columns changed
-    price_rows_opened: int = 0
-    price_rows_closed: int = 0
+    periods: dict[str, tuple[int, int]] = field(default_factory=dict)  # (closed, opened) by Dated.field
+    moved: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by Dated.field: {key, identity, old, new}
+    moved_total: dict[str, int] = field(default_factory=dict)
     added: list[tuple] = field(default_factory=list)  # keys, at most REPORT_LIMIT of each
     removed: list[tuple] = field(default_factory=list)
     returned: list[tuple] = field(default_factory=list)
@@ -90,6 +116,14 @@ class Outcome:
     @property
     def unchanged(self) -> int:
         return self.total - self.inserted - self.updated
+
+    @property
+    def price_rows_closed(self) -> int:
+        return self.periods.get(PRICES_FIELD, (0, 0))[0]
+
+    @property
+    def price_rows_opened(self) -> int:
+        return self.periods.get(PRICES_FIELD, (0, 0))[1]
 
 
 def columns_sql(columns: Iterable[str], prefix: str = "") -> sql.Composable:
@@ -157,8 +191,8 @@ def copy_into_stage(
 
 
 def stage(conn: psycopg.Connection, table: Table, rows: Iterable[Mapping[str, Any]]) -> int:
-    """Stage the rows (and their `prices`, when the table has them); a repeated key raises DuplicateKeys."""
-    prices: list[list[Any]] = []
+    """Stage the rows (and the rows dated beside them); a repeated key raises DuplicateKeys."""
+    children: dict[str, list[list[Any]]] = {child.field: [] for child in table.children}
     count = 0
 
     def values() -> Iterator[list[Any]]:
@@ -166,7 +200,8 @@ def stage(conn: psycopg.Connection, table: Table, rows: Iterable[Mapping[str, An
         for row in rows:
             count += 1
             key = [row[c] for c in table.key]
-            prices.extend([*key, *price] for price in row.get("prices", ()))
+            for name, staged in children.items():
+                staged.extend([*key, *child] for child in row.get(name) or ())
             yield [row[c] for c in table.columns]
 
     copy_into_stage(conn, table.stage, table.name, table.columns, values())
@@ -179,8 +214,9 @@ def stage(conn: psycopg.Connection, table: Table, rows: Iterable[Mapping[str, An
             )
     except psycopg.errors.UniqueViolation:
         raise DuplicateKeys(f"the rows for {table.name} repeat a key; nothing was written") from None
-    if table.prices:
-        copy_into_stage(conn, f"{table.prices}_stage", table.prices, table.price_columns, prices)
+    for child in table.children:
+        columns = (*table.key, *child.columns)
+        copy_into_stage(conn, f"{child.name}_stage", child.name, columns, children[child.field])
     return count
 
 
@@ -197,8 +233,9 @@ def apply(
     `t` (with `params`): only the active rows in scope that were not staged are deactivated."""
     values = {"ts": outcome.synced_at, "run_id": run_id, "limit": REPORT_LIMIT, **(params or {})}
     _report(conn, table, outcome, values)
-    if table.prices:
-        outcome.price_rows_closed, outcome.price_rows_opened = _date_prices(conn, table, values)
+    for child in table.children:
+        _report_moves(conn, table, child, outcome, values)
+        outcome.periods[child.field] = _date_children(conn, table, child, values)
     if table.history and table.dated:
         _date_columns(conn, table, values)
     outcome.inserted, outcome.updated = conn.execute(_upsert_sql(table), values).fetchone()
@@ -266,39 +303,71 @@ def _order(columns: Iterable[str], prefix: str = "") -> sql.Composable:
     return sql.SQL(", ").join(sql.SQL(prefix) + sql.SQL('{} COLLATE "C"').format(sql.Identifier(c)) for c in columns)
 
 
-def _date_prices(conn: psycopg.Connection, table: Table, values: Mapping[str, Any]) -> tuple[int, int]:
-    """(closed, opened): the open period of a staged row's component that is no longer staged at the same price
-    closes; every staged component without an open period opens one."""
-    prices, staged = sql.Identifier(table.prices), sql.Identifier(f"{table.prices}_stage")
-    component_key = (*table.key, "component", "condition")
+def _report_moves(conn: psycopg.Connection, table: Table, child: Dated, outcome: Outcome, values: Mapping) -> None:
+    """The dated rows whose values change this sync, read before they are dated: the key, the identity, old → new."""
+    key, identity = table.key, child.identity
+    rest = tuple(c for c in child.columns if c not in identity)
+    rows = conn.execute(
+        sql.SQL(
+            """SELECT {ids}, {old}, {new} FROM {dated} p JOIN {staged} n ON {same}
+                WHERE p.valid_to IS NULL AND ({old}) IS DISTINCT FROM ({new}) ORDER BY {order}"""
+        ).format(
+            ids=columns_sql((*key, *identity), "n."),
+            old=columns_sql(rest, "p."),
+            new=columns_sql(rest, "n."),
+            dated=sql.Identifier(child.name),
+            staged=sql.Identifier(f"{child.name}_stage"),
+            same=_match((*key, *identity), "n", "p"),
+            order=_order((*key, *identity), "n."),
+        ),
+        values,
+    ).fetchall()
+    n, i, r = len(key), len(identity), len(rest)
+    outcome.moved_total[child.field] = len(rows)
+    outcome.moved[child.field] = [
+        {
+            "key": tuple(row[:n]),
+            "identity": tuple(row[n : n + i]),
+            "old": dict(zip(rest, row[n + i : n + i + r], strict=True)),
+            "new": dict(zip(rest, row[n + i + r :], strict=True)),
+        }
+        for row in rows[:REPORT_LIMIT]
+    ]
+
+
+def _date_children(conn: psycopg.Connection, table: Table, child: Dated, values: Mapping[str, Any]) -> tuple[int, int]:
+    """(closed, opened): the open period of a staged row's child that is no longer staged with the same values
+    closes; every staged child without an open period opens one."""
+    dated, staged = sql.Identifier(child.name), sql.Identifier(f"{child.name}_stage")
+    columns, named_by = (*table.key, *child.columns), (*table.key, *child.identity)
     closed = conn.execute(
         sql.SQL(
-            """UPDATE {prices} p SET valid_to = %(ts)s
+            """UPDATE {dated} p SET valid_to = %(ts)s
                 WHERE p.valid_to IS NULL
                   AND EXISTS (SELECT 1 FROM {stage} s WHERE {in_stage})
                   AND NOT EXISTS (SELECT 1 FROM {staged} n WHERE {same} AND ({new}) IS NOT DISTINCT FROM ({old}))"""
         ).format(
-            prices=prices,
+            dated=dated,
             stage=sql.Identifier(table.stage),
             in_stage=_match(table.key, "s", "p"),
             staged=staged,
-            same=_match(component_key, "n", "p"),
-            new=columns_sql(table.price_columns, "n."),
-            old=columns_sql(table.price_columns, "p."),
+            same=_match(named_by, "n", "p"),
+            new=columns_sql(columns, "n."),
+            old=columns_sql(columns, "p."),
         ),
         values,
     ).rowcount
     opened = conn.execute(
         sql.SQL(
-            """INSERT INTO {prices} ({cols}, valid_from, dagster_run_id)
+            """INSERT INTO {dated} ({cols}, valid_from, dagster_run_id)
                SELECT {staged_cols}, %(ts)s, %(run_id)s FROM {staged} n
-                WHERE NOT EXISTS (SELECT 1 FROM {prices} p WHERE p.valid_to IS NULL AND {same})"""
+                WHERE NOT EXISTS (SELECT 1 FROM {dated} p WHERE p.valid_to IS NULL AND {same})"""
         ).format(
-            prices=prices,
-            cols=columns_sql(table.price_columns),
-            staged_cols=columns_sql(table.price_columns, "n."),
+            dated=dated,
+            cols=columns_sql(columns),
+            staged_cols=columns_sql(columns, "n."),
             staged=staged,
-            same=_match(component_key, "n", "p"),
+            same=_match(named_by, "n", "p"),
         ),
         values,
     ).rowcount
@@ -376,7 +445,7 @@ def _deactivate_sql(table: Table, scope: sql.Composable) -> sql.Composable:
         sql.SQL(
             ", {name} AS (UPDATE {dated} p SET valid_to = %(ts)s FROM gone WHERE {match} AND p.valid_to IS NULL)"
         ).format(name=sql.Identifier(f"closed_{i}"), dated=sql.Identifier(dated), match=_match(table.key, "p", "gone"))
-        for i, dated in enumerate(t for t in (table.prices, table.history) if t)
+        for i, dated in enumerate([*(c.name for c in table.children), *([table.history] if table.history else [])])
     )
     return sql.SQL(
         """WITH gone AS (
