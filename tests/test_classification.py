@@ -526,6 +526,6 @@ def test_frame_rows_give_back_the_classified_rows(handwritten_catalog):
             assert value is None or (isinstance(value, plain) and type(value).__module__ != "numpy"), value
 
 
-def test_rows_have_exactly_the_synced_columns_then_their_prices(handwritten_catalog):
+def test_rows_have_exactly_the_synced_columns_then_their_prices_and_benchmarks(handwritten_catalog):
     for row in classify_catalog(handwritten_catalog["data"]).rows:
-        assert tuple(row) == (*SYNCED_COLUMNS, "prices")
+        assert tuple(row) == (*SYNCED_COLUMNS, "prices", "benchmarks")

@@ -136,7 +136,8 @@ def test_every_query_in_the_readme_answers_on_a_database_one_sync_old(served_day
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```sql\n(.*?)```", readme, flags=re.S)
     code = "\n".join(line for block in blocks for line in block.splitlines() if not line.lstrip().startswith("--"))
-    statements = [s.strip() for s in code.split(";") if s.strip().upper().startswith("SELECT")]
+    # The benchmark queries answer on a listing with benchmarks (test_benchmarks.py); 2026-05-16 has none.
+    statements = [s.strip() for s in code.split(";") if s.strip().upper().startswith("SELECT") and "benchmark" not in s]
     assert len(statements) >= 4  # the queries of the schema section (the production section's grants are not run)
     for statement in statements:
         rows = pg.execute(statement).fetchall()

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from catalog_pipeline.db.models import MODELS, write_catalog
 from catalog_pipeline.db.sync import DuplicateKeys
+from catalog_pipeline.rules.benchmarks import BenchmarkRow
 from catalog_pipeline.rules.models import SYNCED_COLUMNS, ClassifiedModel, classify_catalog
 from catalog_pipeline.rules.parse import clean_json, clean_text
 from catalog_pipeline.rules.prices import PriceRow
@@ -39,6 +40,19 @@ prices = st.lists(
     max_size=3,
     unique_by=lambda p: (p.component, p.condition),
 )
+benchmarks = st.lists(
+    st.builds(
+        BenchmarkRow,
+        source=st.sampled_from(["artificial_analysis", "design_arena"]),
+        benchmark=texts,
+        category=texts,
+        score=st.decimals(allow_nan=False, allow_infinity=False, places=6),
+        win_rate=st.none() | st.decimals(min_value=0, max_value=100, places=1),
+        rank=st.none() | st.integers(-(2**31), 2**31 - 1),
+    ),
+    max_size=3,
+    unique_by=lambda b: (b.source, b.benchmark, b.category),
+)
 # A strategy per type of the row type's columns (the one definition of the synced columns), so a column added to
 # ClassifiedModel is generated here without a word more; a few columns get values chosen to break a naive write.
 BY_TYPE = {
@@ -55,6 +69,7 @@ BY_TYPE = {
     dict[str, bool | None]: st.dictionaries(texts, st.none() | st.booleans(), max_size=5),
     Any: st.none() | json_objects,
     list[PriceRow]: prices,
+    list[BenchmarkRow]: benchmarks,
 }
 CHOSEN = {
     # Control characters in ids (\b, \v, \f, tabs, newlines) must round-trip, or re-syncs would flap.
@@ -79,7 +94,7 @@ rows = st.fixed_dictionaries(
 @given(st.lists(rows, min_size=1, max_size=5, unique_by=lambda r: r["openrouter_id"]))
 def test_rows_round_trip_exactly_and_a_second_write_changes_nothing(catalog_db, generated):
     with catalog_db.migrated() as conn:
-        conn.execute("TRUNCATE ai_models, ai_model_prices")
+        conn.execute("TRUNCATE ai_models, ai_model_prices, ai_model_benchmarks")
         first = write_catalog(conn, generated)
         stored = conn.execute(
             f'SELECT {", ".join(SYNCED_COLUMNS)} FROM ai_models ORDER BY openrouter_id COLLATE "C"'  # noqa: S608
@@ -87,9 +102,13 @@ def test_rows_round_trip_exactly_and_a_second_write_changes_nothing(catalog_db, 
         prices = conn.execute(
             f"SELECT openrouter_id, {', '.join(MODELS.price_columns[1:])} FROM ai_model_prices"  # noqa: S608
         ).fetchall()
-        before = table_snapshot(conn), conn.execute("SELECT * FROM ai_model_prices ORDER BY id").fetchall()
+        scores = conn.execute(
+            "SELECT openrouter_id, source, benchmark, category, score, win_rate, rank FROM ai_model_benchmarks"
+        ).fetchall()
+        dated = "SELECT * FROM ai_model_prices ORDER BY id", "SELECT * FROM ai_model_benchmarks ORDER BY id"
+        before = table_snapshot(conn), [conn.execute(q).fetchall() for q in dated]
         second = write_catalog(conn, generated)
-        assert (table_snapshot(conn), conn.execute("SELECT * FROM ai_model_prices ORDER BY id").fetchall()) == before
+        assert (table_snapshot(conn), [conn.execute(q).fetchall() for q in dated]) == before
     assert first.inserted == len(generated)
     assert (second.inserted, second.updated, second.deactivated, second.unchanged) == (0, 0, 0, len(generated))
     expected = sorted(generated, key=lambda r: r["openrouter_id"].encode())
@@ -99,6 +118,9 @@ def test_rows_round_trip_exactly_and_a_second_write_changes_nothing(catalog_db, 
     sent = [(r["openrouter_id"], *price) for r in generated for price in r["prices"]]
     sent.sort(key=repr)
     assert stored_prices == sent
+    assert sorted(scores, key=repr) == sorted(
+        ((r["openrouter_id"], *b) for r in generated for b in r["benchmarks"]), key=repr
+    )
 
 
 def test_a_refused_row_undoes_the_whole_write(catalog_db, pg, handwritten_catalog):

@@ -1,4 +1,5 @@
 from catalog_pipeline.assets.checks import (
+    benchmark_scores_plausible,
     catalog_not_truncated,
     curated_models_expiring,
     endpoint_prices_sane,
@@ -23,6 +24,7 @@ catalog_assets = [
 catalog_checks = [
     catalog_not_truncated,
     prices_sane,
+    benchmark_scores_plausible,
     curated_models_expiring,
     endpoint_prices_sane,
     endpoints_cover_catalog,

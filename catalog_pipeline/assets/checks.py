@@ -11,7 +11,14 @@ from pydantic import Field
 
 from catalog_pipeline.assets.reports import SHOWN, markdown_table
 from catalog_pipeline.db.endpoints import ENDPOINTS, uncovered_models
-from catalog_pipeline.db.models import MODELS, ModelsOutcome, active_counts, curated_expiring, vanishing_active_ids
+from catalog_pipeline.db.models import (
+    MODELS,
+    ModelsOutcome,
+    active_counts,
+    curated_expiring,
+    implausible_scores,
+    vanishing_active_ids,
+)
 from catalog_pipeline.db.providers import unknown_endpoint_providers
 from catalog_pipeline.db.sync import Table, insane_prices
 from catalog_pipeline.resources.postgres import CatalogDatabase
@@ -158,6 +165,23 @@ def prices_sane(catalog_db: CatalogDatabase) -> AssetCheckResult:
 def endpoint_prices_sane(catalog_db: CatalogDatabase) -> AssetCheckResult:
     """Endpoint prices within the same bounds as the model prices."""
     return _prices_sane(catalog_db, ENDPOINTS)
+
+
+@asset_check(asset="ai_models_table")
+def benchmark_scores_plausible(catalog_db: CatalogDatabase) -> AssetCheckResult:
+    """Every score in force is plausible: an index within 0–100, no negative elo or rank, a win rate within 0–100."""
+    with catalog_db.reading("checking the benchmark scores") as conn:
+        rows = implausible_scores(conn)
+    found = [(r[0], "/".join(filter(None, r[1:4])), f"score {r[4]}, win rate {r[5]}, rank {r[6]}", r[7]) for r in rows]
+    return AssetCheckResult(
+        passed=not found,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "offending_total": len(found),
+            "offending": MetadataValue.json([{"id": r[0], "benchmark": r[1], "why": r[3]} for r in found[:SHOWN]]),
+            "failures": MetadataValue.md(markdown_table(["id", "benchmark", "values", "why"], found)),
+        },
+    )
 
 
 @asset_check(asset="ai_models_table")

@@ -26,7 +26,7 @@ from catalog_pipeline.assets.checks import (
     modality_counts_result,
     price_moves_result,
 )
-from catalog_pipeline.assets.reports import SHOWN, change_report, markdown_table
+from catalog_pipeline.assets.reports import SHOWN, change_report, markdown_table, scores_moved_lines
 from catalog_pipeline.db import CatalogDatabaseError
 from catalog_pipeline.db.models import CuratedFlagsChanged, ModelsOutcome, sync_run_committed, write_catalog
 from catalog_pipeline.db.sync import CommitUnknown, Outcome, active_rows, column_descriptions
@@ -127,6 +127,7 @@ def classified_models(context: AssetExecutionContext, raw_openrouter_models: dic
             ),
             "unknown_output_modalities": MetadataValue.json(result.unknown_outputs),
             "duplicate_ids_dropped": len(result.duplicate_ids),
+            "models_with_benchmarks": result.with_benchmarks,
             "price_problems": result.price_problem_count,
             "unknown_price_keys": MetadataValue.json(result.unknown_price_keys),
             "field_problems": MetadataValue.json(result.field_problems[:SHOWN]),
@@ -172,7 +173,7 @@ def ai_models_table(
     yield price_moves_result(outcome.moves)
     yield MaterializeResult(
         metadata={
-            **table_metadata(catalog_db, outcome, _expiring_lines(outcome)),
+            **table_metadata(catalog_db, outcome, [*_expiring_lines(outcome), *scores_moved_lines(outcome)]),
             **{f"active/{m}": outcome.active_by_modality.get(m, 0) for m in MODALITIES},
             "fetched": fetched,
             "curated_count": len(outcome.curated_after),

@@ -78,3 +78,19 @@ def change_report(outcome: Outcome, extra: Sequence[str] = ()) -> str:
     if len(lines) == 2:
         lines.append("No changes since the last sync.")
     return "\n".join(lines).rstrip()
+
+
+def scores_moved_lines(outcome: Outcome) -> list[str]:
+    """The change report's section on benchmark scores that moved: model, benchmark, old → new."""
+    moves = outcome.moved.get("benchmarks", [])
+    lines = []
+    for move in moves:
+        source, benchmark, category = move["identity"]
+        name = "/".join(filter(None, (benchmark, category)))
+        values = "; ".join(
+            f"{column}: {_value(move['old'], column)} → {_value(move['new'], column)}"
+            for column in move["new"]
+            if move["old"][column] != move["new"][column]
+        )
+        lines.append(f"- {_key(move['key'])} {source} {name}: {values}")
+    return _section("Benchmark scores moved", lines, outcome.moved_total.get("benchmarks", 0))

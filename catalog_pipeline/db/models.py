@@ -13,6 +13,7 @@ from psycopg import sql
 
 from catalog_pipeline.db.sync import (
     REPORT_LIMIT,
+    Dated,
     Outcome,
     Table,
     apply,
@@ -21,13 +22,17 @@ from catalog_pipeline.db.sync import (
     stage,
     sync_transaction,
 )
+from catalog_pipeline.rules.benchmarks import BenchmarkRow
 from catalog_pipeline.rules.models import MODALITIES, SYNCED_COLUMNS
 
 MODELS = Table(
     name="ai_models",
     key=("openrouter_id",),
     columns=SYNCED_COLUMNS,
-    children=(dated_prices("ai_model_prices"),),
+    children=(
+        dated_prices("ai_model_prices"),
+        Dated("ai_model_benchmarks", "benchmarks", BenchmarkRow._fields, ("source", "benchmark", "category")),
+    ),
     watched=("input_cost_per_million", "output_cost_per_million", "pricing_kind", "pricing"),
     stamped=("first_seen_at", "created_at", "updated_at"),
 )
@@ -244,4 +249,24 @@ def curated_expiring(conn: psycopg.Connection, within_days: int) -> list[tuple]:
             WHERE is_curated AND is_active AND expiration_date <= current_date + %s
             ORDER BY expiration_date, openrouter_id""",
         (within_days,),
+    ).fetchall()
+
+
+def implausible_scores(conn: psycopg.Connection) -> list[tuple]:
+    """(id, source, benchmark, category, score, win rate, rank, why) of each score in force of an active model that
+    cannot be right: an index outside 0–100, a negative elo or rank, a win rate outside 0–100."""
+    return conn.execute(
+        """SELECT b.openrouter_id, b.source, b.benchmark, b.category, b.score, b.win_rate, b.rank,
+                  concat_ws('; ',
+                      CASE WHEN b.source = 'artificial_analysis' AND NOT b.score BETWEEN 0 AND 100
+                           THEN 'index outside 0–100' END,
+                      CASE WHEN b.source = 'design_arena' AND b.score < 0 THEN 'negative elo' END,
+                      CASE WHEN b.rank < 0 THEN 'negative rank' END,
+                      CASE WHEN NOT b.win_rate BETWEEN 0 AND 100 THEN 'win rate outside 0–100' END)
+             FROM ai_model_benchmarks b JOIN ai_models m ON m.openrouter_id = b.openrouter_id
+            WHERE b.valid_to IS NULL AND m.is_active
+              AND ((b.source = 'artificial_analysis' AND NOT b.score BETWEEN 0 AND 100)
+                   OR (b.source = 'design_arena' AND b.score < 0) OR b.rank < 0
+                   OR NOT b.win_rate BETWEEN 0 AND 100)
+            ORDER BY b.openrouter_id COLLATE "C", b.source, b.benchmark, b.category"""
     ).fetchall()

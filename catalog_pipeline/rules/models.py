@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, TypedDict
 
+from catalog_pipeline.rules.benchmarks import BenchmarkRow, benchmark_rows, headline, reasoning_settings
 from catalog_pipeline.rules.parse import (
     MAX_DEPTH,
     clean_json,
@@ -67,12 +68,22 @@ class CatalogRow(TypedDict):
     is_moderated: bool | None
     per_request_limits: Any
     endpoints_path: str | None  # links.details, e.g. "/api/v1/models/openai/gpt-4o/endpoints"
+    intelligence_index: Decimal | None
+    coding_index: Decimal | None
+    agentic_index: Decimal | None
+    reasoning_mandatory: bool | None
+    reasoning_default_enabled: bool | None
+    reasoning_default_effort: str | None
+    reasoning_supported_efforts: list[str] | None
+    reasoning_supports_max_tokens: bool | None
 
 
 class ClassifiedModel(CatalogRow):
-    """A row and the model's price components, the rows of ai_model_prices."""
+    """A row, the model's price components (the rows of ai_model_prices) and its benchmark scores
+    (ai_model_benchmarks)."""
 
     prices: list[PriceRow]
+    benchmarks: list[BenchmarkRow]
 
 
 # The one definition of the columns a sync writes: the stage, the upsert and the comparison derive from it.
@@ -148,6 +159,11 @@ class ClassifiedCatalog:
     field_problems: list[dict[str, str]] = field(default_factory=list)
     price_problem_count: int = 0
     unknown_price_keys: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def with_benchmarks(self) -> int:
+        """How many models carry at least one benchmark score."""
+        return sum(1 for row in self.rows if row["benchmarks"])
 
 
 # --- the rules -----------------------------------------------------------------------------------
@@ -321,7 +337,8 @@ def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
     priced = price_model(model.get("pricing"))
     top_provider = model.get("top_provider") if isinstance(model.get("top_provider"), dict) else {}
     (context_length, max_completion), limit_problems = _limits(model, top_provider)
-    problems = priced.problems + limit_problems
+    scores = benchmark_rows(model.get("benchmarks"))
+    problems = priced.problems + limit_problems + tuple(scores.problems)
     instruct_type = clean_text(architecture.get("instruct_type"))
     reasoning, limits = model.get("reasoning"), model.get("per_request_limits")
     fields = {
@@ -352,6 +369,9 @@ def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
         "per_request_limits": clean_json(limits) if isinstance(limits, dict) else None,
         "endpoints_path": _endpoints_path(model.get("links")),
         **_price_fields(priced, model.get("pricing")),
+        **headline(scores.rows),
+        **reasoning_settings(reasoning),
+        "benchmarks": scores.rows,
     }
     row: ClassifiedModel = {column: fields[column] for column in FRAME_COLUMNS}  # in the row type's order
     notes = ModelNotes(tuple(sorted(outputs - KNOWN_OUTPUTS)), problems, len(priced.problems), priced.unknown_keys)

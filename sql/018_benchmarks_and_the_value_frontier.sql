@@ -1,0 +1,191 @@
+-- Which model is good enough: each model's benchmark scores (OpenRouter's `benchmarks`, since June 2026), dated as
+-- prices are; today's headline indexes and the reasoning settings on ai_models; and the models no other beats on both
+-- score and blended price.
+CREATE TABLE IF NOT EXISTS ai_model_benchmarks (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    openrouter_id   text NOT NULL,
+    source          text NOT NULL,
+    benchmark       text NOT NULL,
+    category        text NOT NULL DEFAULT '',
+    score           numeric NOT NULL,
+    win_rate        numeric,
+    rank            integer,
+    valid_from      timestamptz NOT NULL,
+    valid_to        timestamptz,
+    dagster_run_id  text,
+    CHECK (valid_to IS NULL OR valid_to > valid_from)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS uq_ai_model_benchmarks_open
+    ON ai_model_benchmarks (openrouter_id, source, benchmark, category) WHERE valid_to IS NULL;
+-- The frontier reads one benchmark of every model at a date.
+CREATE INDEX IF NOT EXISTS idx_ai_model_benchmarks_lookup
+    ON ai_model_benchmarks (source, benchmark, category, valid_from);
+COMMENT ON TABLE ai_model_benchmarks IS 'Each model''s benchmark scores over time, [valid_from, valid_to): a change closes a period and opens one; a score that goes closes its period.';
+COMMENT ON COLUMN ai_model_benchmarks.id IS 'Surrogate key; stable for the life of the row.';
+COMMENT ON COLUMN ai_model_benchmarks.openrouter_id IS 'The model (ai_models.openrouter_id); a variant carries its base model''s scores.';
+COMMENT ON COLUMN ai_model_benchmarks.source IS 'Who measured it: artificial_analysis (indexes) or design_arena (arena results).';
+COMMENT ON COLUMN ai_model_benchmarks.benchmark IS 'The index''s key (intelligence_index, coding_index, agentic_index), or the Design Arena arena (models, agents).';
+COMMENT ON COLUMN ai_model_benchmarks.category IS 'The Design Arena category (website, 3d, …); '''' for an index.';
+COMMENT ON COLUMN ai_model_benchmarks.score IS 'The index''s value (0 to 100), or the arena''s elo, exactly as sent.';
+COMMENT ON COLUMN ai_model_benchmarks.win_rate IS 'Design Arena: the win rate in percent, as sent; NULL for an index.';
+COMMENT ON COLUMN ai_model_benchmarks.rank IS 'Design Arena: the model''s rank in its arena and category; NULL for an index.';
+COMMENT ON COLUMN ai_model_benchmarks.valid_from IS 'When a sync first saw these values.';
+COMMENT ON COLUMN ai_model_benchmarks.valid_to IS 'When a sync saw them change or go; NULL while in force.';
+COMMENT ON COLUMN ai_model_benchmarks.dagster_run_id IS 'The Dagster run that opened the period.';
+
+ALTER TABLE ai_models
+    ADD COLUMN IF NOT EXISTS intelligence_index numeric,
+    ADD COLUMN IF NOT EXISTS coding_index numeric,
+    ADD COLUMN IF NOT EXISTS agentic_index numeric,
+    ADD COLUMN IF NOT EXISTS reasoning_mandatory boolean,
+    ADD COLUMN IF NOT EXISTS reasoning_default_enabled boolean,
+    ADD COLUMN IF NOT EXISTS reasoning_default_effort text,
+    ADD COLUMN IF NOT EXISTS reasoning_supported_efforts text[],
+    ADD COLUMN IF NOT EXISTS reasoning_supports_max_tokens boolean;
+COMMENT ON COLUMN ai_models.intelligence_index IS 'Artificial Analysis'' intelligence index today (0 to 100); NULL when not sent. Dated in ai_model_benchmarks.';
+COMMENT ON COLUMN ai_models.coding_index IS 'Artificial Analysis'' coding index today (0 to 100); NULL when not sent. Dated in ai_model_benchmarks.';
+COMMENT ON COLUMN ai_models.agentic_index IS 'Artificial Analysis'' agentic index today (0 to 100); NULL when not sent. Dated in ai_model_benchmarks.';
+COMMENT ON COLUMN ai_models.reasoning_mandatory IS 'reasoning.mandatory: reasoning cannot be turned off; NULL when not sent.';
+COMMENT ON COLUMN ai_models.reasoning_default_enabled IS 'reasoning.default_enabled: reasoning is on unless turned off; NULL when not sent.';
+COMMENT ON COLUMN ai_models.reasoning_default_effort IS 'reasoning.default_effort, e.g. medium; NULL when not sent.';
+COMMENT ON COLUMN ai_models.reasoning_supported_efforts IS 'reasoning.supported_efforts, in the API''s order, e.g. {high,medium,low}; NULL when not sent.';
+COMMENT ON COLUMN ai_models.reasoning_supports_max_tokens IS 'reasoning.supports_max_tokens: a reasoning token budget can be set; NULL when not sent.';
+
+-- PostgreSQL fixes a view's columns when it is created: recreated with the new ones (as 014).
+DROP VIEW IF EXISTS ai_models_curated;
+CREATE VIEW ai_models_curated WITH (security_invoker = true) AS
+SELECT * FROM ai_models WHERE is_curated AND is_active;
+COMMENT ON VIEW ai_models_curated IS 'Curated (is_curated) models that are still active in the OpenRouter catalog.';
+GRANT SELECT ON ai_models_curated TO PUBLIC;
+
+-- A catalog table: readable by all, written by the owner and catalog_writer (as 015 and 017).
+DO $$
+DECLARE
+    command text;
+BEGIN
+    ALTER TABLE ai_model_benchmarks ENABLE ROW LEVEL SECURITY;
+    GRANT SELECT ON ai_model_benchmarks TO PUBLIC;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
+        REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON ai_model_benchmarks FROM anon;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+        REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON ai_model_benchmarks FROM authenticated;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = current_schema() AND tablename = 'ai_model_benchmarks'
+                                               AND policyname = 'everyone_reads') THEN
+        CREATE POLICY everyone_reads ON ai_model_benchmarks FOR SELECT TO PUBLIC USING (true);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'catalog_writer') THEN
+        RETURN;
+    END IF;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON ai_model_benchmarks TO catalog_writer;
+    EXECUTE format('GRANT USAGE ON SEQUENCE %s TO catalog_writer', pg_get_serial_sequence('ai_model_benchmarks', 'id'));
+    FOREACH command IN ARRAY ARRAY['INSERT', 'UPDATE', 'DELETE'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = current_schema() AND tablename = 'ai_model_benchmarks'
+                                                   AND policyname = 'the_sync_' || lower(command)) THEN
+            EXECUTE format('CREATE POLICY %I ON ai_model_benchmarks FOR %s TO catalog_writer %s',
+                           'the_sync_' || lower(command), command,
+                           CASE command WHEN 'INSERT' THEN 'WITH CHECK (true)' WHEN 'DELETE' THEN 'USING (true)'
+                                        ELSE 'USING (true) WITH CHECK (true)' END);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- The value frontier: the models that answer in one of `modalities`, billed per token, listed and scored at `at`,
+-- that no other such model beats on both score and blended price, (3 × input + output) / 4 per million tokens (the
+-- convention Artificial Analysis uses). A model is on it unless another is at least as good and at most as dear, and
+-- strictly better on one. With an endpoint filter a model's prices are those of its cheapest endpoint that qualifies
+-- at `at` (lowest input price, then output price, then tag, as ai_model_cheapest_endpoint chooses), and a model with
+-- none is left out. Cheapest first.
+CREATE OR REPLACE FUNCTION ai_model_value_frontier(
+    benchmark text DEFAULT 'intelligence_index',
+    modalities text[] DEFAULT ARRAY['text', 'multimodal'],
+    include_free boolean DEFAULT false,
+    include_variants boolean DEFAULT false,
+    at timestamptz DEFAULT now(),
+    require_zero_data_retention boolean DEFAULT false,
+    datacenter_countries text[] DEFAULT NULL
+) RETURNS TABLE (openrouter_id text, score numeric, blended_cost_per_million numeric,
+                 input_cost_per_million numeric, output_cost_per_million numeric)
+LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    arg text := ai_model_value_frontier.benchmark;
+    when_ timestamptz := ai_model_value_frontier.at;
+    zdr boolean := ai_model_value_frontier.require_zero_data_retention;
+    countries text[] := ai_model_value_frontier.datacenter_countries;
+    wanted_source text := 'artificial_analysis';
+    wanted text := arg;
+    wanted_category text := '';
+BEGIN
+    IF arg LIKE 'design\_arena:%/%' THEN
+        wanted_source := 'design_arena';
+        wanted := split_part(substr(arg, length('design_arena:') + 1), '/', 1);
+        wanted_category := substr(arg, length('design_arena:') + length(wanted) + 2);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM ai_model_benchmarks b
+                    WHERE b.source = wanted_source AND b.benchmark = wanted AND b.category = wanted_category) THEN
+        RAISE EXCEPTION 'unknown benchmark %', quote_literal(coalesce(arg, 'NULL'))
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Use intelligence_index, coding_index, agentic_index, or design_arena:<arena>/<category> '
+                           'as stored in ai_model_benchmarks, e.g. design_arena:models/website.';
+    END IF;
+    RETURN QUERY
+    WITH scored AS (
+        SELECT b.openrouter_id, b.score FROM ai_model_benchmarks b
+         WHERE b.source = wanted_source AND b.benchmark = wanted AND b.category = wanted_category
+           AND b.valid_from <= when_ AND (b.valid_to IS NULL OR b.valid_to > when_)),
+    listed AS (  -- the model's own token prices at `at` (a model that had left has none)
+        SELECT p.openrouter_id,
+               max(p.price_per_million) FILTER (WHERE p.component = 'prompt') AS input,
+               max(p.price_per_million) FILTER (WHERE p.component = 'completion') AS output
+          FROM ai_model_prices p
+         WHERE p.unit = 'token' AND p.condition = '' AND p.component IN ('prompt', 'completion')
+           AND p.valid_from <= when_ AND (p.valid_to IS NULL OR p.valid_to > when_)
+         GROUP BY p.openrouter_id),
+    offered AS (  -- each endpoint's token prices at `at`
+        SELECT p.openrouter_id, p.tag,
+               max(p.price_per_million) FILTER (WHERE p.component = 'prompt') AS input,
+               max(p.price_per_million) FILTER (WHERE p.component = 'completion') AS output
+          FROM ai_model_endpoint_prices p
+         WHERE (zdr OR countries IS NOT NULL)
+           AND p.unit = 'token' AND p.condition = '' AND p.component IN ('prompt', 'completion')
+           AND p.valid_from <= when_ AND (p.valid_to IS NULL OR p.valid_to > when_)
+         GROUP BY p.openrouter_id, p.tag),
+    qualifying AS (
+        SELECT DISTINCT ON (o.openrouter_id) o.openrouter_id, o.input, o.output
+          FROM offered o
+          JOIN ai_model_endpoints e ON e.openrouter_id = o.openrouter_id AND e.tag = o.tag
+          LEFT JOIN ai_providers pr ON pr.slug = e.provider_slug AND pr.is_active
+         WHERE o.input IS NOT NULL
+           AND (NOT zdr OR EXISTS (SELECT 1 FROM ai_model_endpoint_zero_data_retention z
+                                    WHERE z.openrouter_id = o.openrouter_id AND z.tag = o.tag AND z.zero_data_retention
+                                      AND z.valid_from <= when_ AND (z.valid_to IS NULL OR z.valid_to > when_)))
+           AND (countries IS NULL OR pr.datacenters && countries)
+         ORDER BY o.openrouter_id, o.input, o.output, o.tag COLLATE "C"),
+    candidates AS (
+        SELECT m.openrouter_id, s.score,
+               CASE WHEN zdr OR countries IS NOT NULL THEN q.input ELSE l.input END AS input,
+               CASE WHEN zdr OR countries IS NOT NULL THEN q.output ELSE l.output END AS output
+          FROM ai_models m
+          JOIN scored s ON s.openrouter_id = m.openrouter_id
+          JOIN listed l ON l.openrouter_id = m.openrouter_id
+          LEFT JOIN qualifying q ON q.openrouter_id = m.openrouter_id
+         WHERE m.modality = ANY (ai_model_value_frontier.modalities)
+           AND (ai_model_value_frontier.include_variants OR position(':' IN m.openrouter_id) = 0)),
+    priced AS (
+        SELECT c.openrouter_id, c.score, c.input, c.output, trim_scale((3 * c.input + c.output) / 4) AS blended
+          FROM candidates c
+         WHERE c.input IS NOT NULL AND c.output IS NOT NULL
+           AND (ai_model_value_frontier.include_free OR c.input > 0 OR c.output > 0))
+    SELECT c.openrouter_id, c.score, c.blended, c.input, c.output
+      FROM priced c
+     WHERE NOT EXISTS (SELECT 1 FROM priced d
+                        WHERE d.score >= c.score AND d.blended <= c.blended
+                          AND (d.score > c.score OR d.blended < c.blended))
+     ORDER BY c.blended, c.score DESC, c.openrouter_id COLLATE "C";
+END
+$$;
+COMMENT ON FUNCTION ai_model_value_frontier(text, text[], boolean, boolean, timestamptz, boolean, text[]) IS
+    'The models no other beats on both a benchmark score and blended price ((3 × input + output) / 4 per million tokens) at a date, cheapest first; with endpoint filters, the price of the cheapest qualifying endpoint.';
