@@ -51,6 +51,10 @@ COMMENT ON COLUMN ai_models.reasoning_default_effort IS 'reasoning.default_effor
 COMMENT ON COLUMN ai_models.reasoning_supported_efforts IS 'reasoning.supported_efforts, in the API''s order, e.g. {high,medium,low}; NULL when not sent.';
 COMMENT ON COLUMN ai_models.reasoning_supports_max_tokens IS 'reasoning.supports_max_tokens: a reasoning token budget can be set; NULL when not sent.';
 
+-- Who serves a model answered by another model's endpoints (see 019).
+ALTER TABLE ai_models ADD COLUMN IF NOT EXISTS served_by text;
+COMMENT ON COLUMN ai_models.served_by IS 'The model whose endpoints answer serves this one (its links.details answers for that model); NULL for a model that answers for itself, or whose endpoints were never fetched.';
+
 -- PostgreSQL fixes a view's columns when it is created: recreated with the new ones (as 014).
 DROP VIEW IF EXISTS ai_models_curated;
 CREATE VIEW ai_models_curated WITH (security_invoker = true) AS
@@ -91,6 +95,20 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- The one owner of "whose endpoints serve this model".
+CREATE OR REPLACE FUNCTION ai_model_endpoints_owner(openrouter_id text) RETURNS text
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+    SELECT coalesce(
+        (SELECT s.openrouter_id
+           FROM ai_models m JOIN ai_models s ON s.openrouter_id = m.served_by
+          WHERE m.openrouter_id = ai_model_endpoints_owner.openrouter_id
+            AND m.input_cost_per_million = s.input_cost_per_million
+            AND m.output_cost_per_million = s.output_cost_per_million),
+        ai_model_endpoints_owner.openrouter_id)
+$$;
+COMMENT ON FUNCTION ai_model_endpoints_owner(text) IS
+    'The model whose endpoints serve this one: its served_by when its token prices equal that model''s, else itself.';
 
 -- The value frontier: the models that answer in one of `modalities`, billed per token, listed and scored at `at`,
 -- that no other such model beats on both score and blended price, (3 × input + output) / 4 per million tokens (the
@@ -171,7 +189,7 @@ BEGIN
           FROM ai_models m
           JOIN scored s ON s.openrouter_id = m.openrouter_id
           JOIN listed l ON l.openrouter_id = m.openrouter_id
-          LEFT JOIN qualifying q ON q.openrouter_id = m.openrouter_id
+          LEFT JOIN qualifying q ON q.openrouter_id = ai_model_endpoints_owner(m.openrouter_id)
          WHERE m.modality = ANY (ai_model_value_frontier.modalities)
            AND (ai_model_value_frontier.include_variants OR position(':' IN m.openrouter_id) = 0)),
     priced AS (

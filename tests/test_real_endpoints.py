@@ -142,3 +142,45 @@ def test_every_query_in_the_readme_answers_on_a_database_one_sync_old(served_day
     for statement in statements:
         rows = pg.execute(statement).fetchall()
         assert rows and rows[0][0] is not None, statement
+
+
+ALIASES = ("google/gemini-2.5-pro-preview", "google/gemini-2.5-pro-preview-05-06")
+
+
+def test_a_model_answered_by_another_follows_it_only_at_equal_prices(served_day, catalog_db, pg, openrouter):
+    """The two dated aliases answered by google/gemini-2.5-pro's endpoints, at its list prices, answer through it in
+    the summary, the cheapest endpoint and the frontier; every `:free` variant answered by its paid base, never
+    show a paid endpoint."""
+    catalog, saved = served_day
+    assert run_sync(catalog_db, openrouter.base_url).success
+    served = dict(pg.execute("SELECT openrouter_id, served_by FROM ai_models WHERE served_by IS NOT NULL").fetchall())
+    expected = {e["modelId"]: e["response"]["data"]["id"] for e in saved if e["modelId"] != e["response"]["data"]["id"]}
+    assert served == {m: base for m, base in expected.items() if m in served}
+    assert {a: served[a] for a in ALIASES} == dict.fromkeys(ALIASES, "google/gemini-2.5-pro")
+    base = pg.execute("SELECT * FROM ai_model_cheapest_endpoint('google/gemini-2.5-pro')").fetchall()
+    summary = (
+        "SELECT endpoint_count, cheapest_input_cost_per_million, providers FROM ai_model_endpoint_summary "
+        "WHERE openrouter_id = %s"
+    )
+    for alias in ALIASES:
+        assert base and pg.execute("SELECT * FROM ai_model_cheapest_endpoint(%s)", (alias,)).fetchall() == base
+        assert pg.execute(summary, (alias,)).fetchall() == pg.execute(summary, ("google/gemini-2.5-pro",)).fetchall()
+    free = sorted(m for m in served if m.endswith(":free"))
+    assert free == sorted(m for m in expected if m.endswith(":free")) and len(free) >= 17
+    for model_id in free:
+        assert pg.execute("SELECT * FROM ai_model_cheapest_endpoint(%s)", (model_id,)).fetchall() == []
+        assert pg.execute(summary, (model_id,)).fetchall() == []
+
+    # The frontier follows the same link: give the alias, its base and a :free variant a score.
+    scored = [ALIASES[0], "google/gemini-2.5-pro", free[0]]
+    pg.execute(
+        "INSERT INTO ai_model_benchmarks (openrouter_id, source, benchmark, score, valid_from) "
+        "SELECT unnest(%s::text[]), 'artificial_analysis', 'intelligence_index', 50, now() - interval '1 minute'",
+        (scored,),
+    )
+    frontier = pg.execute(
+        "SELECT openrouter_id, input_cost_per_million, output_cost_per_million FROM ai_model_value_frontier("
+        "include_variants => true, include_free => true, datacenter_countries => ARRAY['US'])"
+    ).fetchall()
+    assert {r[0] for r in frontier} == {ALIASES[0], "google/gemini-2.5-pro"}
+    assert {r[1:] for r in frontier} == {tuple(base[0][2:])}

@@ -124,6 +124,7 @@ def ai_model_endpoints_table(
             run_id=context.run.run_id,
             settings=catalog_db.timeouts(),
             zero_retention_known=zero is not None,
+            served_by=assignment.served_by,
         )
     context.log.info(
         f"ai_model_endpoints: {outcome.total} rows, {outcome.inserted} inserted, {outcome.updated} updated, "

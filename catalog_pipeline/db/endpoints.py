@@ -57,14 +57,23 @@ def write_endpoints(
     synced_at: datetime | None = None,
     settings: Mapping[str, str] | None = None,
     zero_retention_known: bool = True,
+    served_by: Mapping[str, str] | None = None,
 ) -> tuple[Outcome, int, int]:
     """(outcome, observations appended, observations pruned): the `answered` models' endpoints written in one
-    transaction, the observations appended and those older than `keep_observation_days` pruned. Without
+    transaction, the observations appended and those older than `keep_observation_days` pruned; each answered
+    model's `ai_models.served_by` set (the model whose answer serves it, `served_by`, else NULL). Without
     `zero_retention_known` (the list could not be had) every stored flag stays as it was."""
     table = ENDPOINTS if zero_retention_known else _WITHOUT_ZERO_RETENTION
     with sync_transaction(conn, settings, synced_at) as ts:
         params = {"answered": list(answered), "catalog": None if catalog is None else list(catalog)}
         outcome = write(conn, table, rows, synced_at=ts, run_id=run_id, scope=_SCOPE, params=params)
+        servers = [(served_by or {}).get(model_id) for model_id in answered]
+        conn.execute(
+            """UPDATE ai_models m SET served_by = s.server
+                 FROM unnest(%s::text[], %s::text[]) AS s (id, server)
+                WHERE m.openrouter_id = s.id AND m.served_by IS DISTINCT FROM s.server""",
+            (list(answered), servers),
+        )
         # Staged, then inserted: PostgreSQL refuses COPY into a table with row level security from a role other
         # than its owner (the README's least-privilege sync role).
         observed = ([ts, *(o[c] for c in OBSERVATION_COLUMNS), run_id] for o in observations)
