@@ -38,6 +38,7 @@ def test_job_selects_the_three_assets_and_their_checks_in_process():
         "prices_sane",
         "price_moves",
         "curated_models_expiring",
+        "benchmark_scores_plausible",
         "endpoints_cover_catalog",
         "endpoint_prices_sane",
         "zero_data_retention_fresh",
