@@ -124,3 +124,18 @@ def test_a_person_flagging_a_model_during_a_sync_neither_fails_it_nor_is_lost(ca
 def _write(catalog_db, rows):
     with catalog_db.connect() as conn:
         return write_catalog(conn, rows)
+
+
+def test_prices_sane_warns_about_a_price_too_low_for_its_unit(catalog_db, pg, openrouter, handwritten_catalog):
+    catalog = copy.deepcopy(handwritten_catalog)
+    model = next(m for m in catalog["data"] if m["id"] == "openai/gpt-4o")
+    model["pricing"]["request"] = "0.0000001"  # a per-token figure read as a fee per request
+    model["pricing"]["input_cache_read"] = "0.00000000001"  # $0.00001 per million tokens
+    result = run_sync(catalog_db, openrouter.serve(catalog))
+    check = check_results(result)["prices_sane"]
+    assert not check.passed
+    found = {(o["id"], o["component"], o["why"]) for o in check.metadata["offending"].value}
+    assert found == {
+        ("openai/gpt-4o", "request", "below $0.0005 per request"),
+        ("openai/gpt-4o", "input_cache_read", "below $0.0002 per million tokens"),
+    }

@@ -330,3 +330,25 @@ def test_a_ledger_restored_empty_re_records_every_migration_and_changes_nothing(
     assert versions == [p.stem for p in sorted(SQL_DIR.glob("0*.sql"))]
     assert pg.execute(SCHEMA_FINGERPRINT).fetchall() == schema
     assert _catalog_rows(pg) == rows
+
+
+def test_every_view_over_ai_models_shows_every_column(catalog_db, pg, openrouter, handwritten_catalog):
+    """PostgreSQL fixes a view's columns at CREATE: ai_models_curated (SELECT *) must be recreated with each new
+    column, and this says when it was not."""
+    assert run_sync(catalog_db, openrouter.serve(handwritten_catalog)).success
+
+    def columns(relation):
+        return [
+            r[0]
+            for r in pg.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped "
+                "ORDER BY attnum",
+                (relation,),
+            )
+        ]
+
+    assert columns("ai_models_curated") == columns("ai_models")
+    pg.execute("UPDATE ai_models SET is_curated = true WHERE openrouter_id = 'openai/gpt-4o'")
+    assert pg.execute("SELECT openrouter_id, billing_unit FROM ai_models_curated").fetchall() == [
+        ("openai/gpt-4o", "token")
+    ]

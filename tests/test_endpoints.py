@@ -362,3 +362,23 @@ def test_a_real_catalogs_endpoints(real_catalog, catalog_db, pg, openrouter):
         "SELECT count(*) FROM ai_model_endpoints WHERE openrouter_id = 'openai/whisper-large-v3-turbo' "
         "AND input_cost_per_million IS NULL AND billing_unit = 'hour'"
     ).fetchone()[0] == len(served["openai/whisper-large-v3-turbo"])
+
+
+def test_a_deep_endpoint_entry_is_set_aside_and_the_rest_of_its_answer_kept(
+    catalog_db, pg, openrouter, handwritten_catalog
+):
+    model = next(m for m in handwritten_catalog["data"] if m["id"] == "openai/gpt-4o")
+    endpoints = derived_endpoints(model["id"], model)
+    odd = copy.deepcopy(endpoints[0])
+    node = odd["pricing"]
+    for _ in range(100):
+        node["x"] = {}
+        node = node["x"]
+    odd["tag"] = "deep/one"
+    answer = endpoints_answer(model["id"], [*endpoints, odd])
+    result = run_sync(catalog_db, openrouter.serve(handwritten_catalog, endpoints={model["id"]: answer}))
+    assert result.success
+    meta = materialization_metadata(result, "ai_model_endpoints_table")
+    assert meta["endpoints_set_aside"] == [f"openai/gpt-4o: entry {len(endpoints) + 1} is nested deeper than 32 levels"]
+    tags = {r[0] for r in pg.execute("SELECT tag FROM ai_model_endpoints WHERE openrouter_id = 'openai/gpt-4o'")}
+    assert tags == {e["tag"] for e in endpoints}

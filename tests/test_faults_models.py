@@ -4,6 +4,7 @@ import copy
 from decimal import Decimal
 
 from conftest import check_results, materialization_metadata, run_sync
+from werkzeug import Response
 
 SQLISH = "x'); DROP TABLE ai_models;--"
 
@@ -80,3 +81,17 @@ def test_model_level_faults(catalog_db, pg, openrouter, handwritten_catalog):
     assert prices.severity.value == "WARN"
     assert [o["id"] for o in prices.metadata["offending"].value] == ["fault/price-huge"]
     assert "fault/price-huge" in prices.metadata["failures"].value
+
+
+def test_an_answer_nested_2000_levels_deep_sets_that_one_model_aside(catalog_db, pg, openrouter, handwritten_catalog):
+    deep = '{"data": {"id": "openai/gpt-4o", "endpoints": [' + "[" * 2000 + "]" * 2000 + "]}}"
+    result = run_sync(
+        catalog_db,
+        openrouter.serve(
+            handwritten_catalog, endpoints={"openai/gpt-4o": Response(deep, content_type="application/json")}
+        ),
+    )
+    assert result.success
+    meta = materialization_metadata(result, "ai_model_endpoints_table")
+    assert meta["failed_ids"] == {"openai/gpt-4o": "malformed answer: nested too deep to read"}
+    assert pg.execute("SELECT count(DISTINCT openrouter_id) FROM ai_model_endpoints").fetchone() == (22,)

@@ -1,6 +1,7 @@
 """The OpenRouter client against a real local HTTP server."""
 
 import time
+from importlib.metadata import version
 
 import pytest
 from werkzeug import Response
@@ -96,3 +97,10 @@ def test_a_retry_after_longer_than_the_client_waits_fails_at_once_naming_it(http
 
 def test_urls_are_redacted():
     assert redact_url("https://user:pw@example.com:8443/api/v1") == "https://example.com:8443/api/v1"
+
+
+def test_the_user_agent_names_the_package_version(httpserver, handwritten_catalog):
+    httpserver.expect_request("/api/v1/models").respond_with_json(handwritten_catalog)
+    httpserver.expect_request("/api/v1/embeddings/models").respond_with_json({"data": []})
+    OpenRouterClient(base_url=httpserver.url_for("/api/v1")).fetch_catalog()
+    assert {r.headers["User-Agent"] for r, _ in httpserver.log} == {f"catalog_pipeline/{version('catalog_pipeline')}"}

@@ -420,3 +420,30 @@ def test_deeply_nested_and_nul_keyed_models_are_handled_one_by_one(catalog_db, p
     ).fetchone()
     assert numerals == (None, None, None)
     assert pg.execute("SELECT count(*) FROM ai_models").fetchone() == (25,)
+
+
+def test_a_run_whose_endpoints_fail_after_the_catalog_write_says_so(catalog_db, pg, openrouter, handwritten_catalog):
+    broken = {m["id"]: Response("", status=404) for m in handwritten_catalog["data"]}
+    result = run_sync(catalog_db, openrouter.serve(handwritten_catalog, endpoints=broken))
+    assert not result.success
+    row = pg.execute(
+        "SELECT outcome, catalog_outcome, endpoints_outcome, stage, error, inserted FROM ai_model_sync_runs "
+        "WHERE dagster_run_id = %s",
+        (result.run_id,),
+    ).fetchall()
+    [(outcome, catalog, endpoints, stage, error, inserted)] = row
+    assert (outcome, catalog, endpoints, stage, inserted) == (
+        "failed",
+        "written",
+        "failed",
+        "raw_openrouter_endpoints",
+        23,
+    )
+    assert "models failed, more than the 4 allowed" in error
+
+    good = run_sync(catalog_db, openrouter.serve(handwritten_catalog))
+    assert good.success
+    assert pg.execute(
+        "SELECT outcome, catalog_outcome, endpoints_outcome, stage FROM ai_model_sync_runs WHERE dagster_run_id = %s",
+        (good.run_id,),
+    ).fetchall() == [("success", "written", "written", None)]

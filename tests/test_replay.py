@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from conftest import active_token_priced
+from conftest import active_token_priced, materialization_metadata, run_sync
 
 from catalog_pipeline.db.models import write_catalog
 from catalog_pipeline.rules.models import classify_catalog
@@ -121,3 +121,25 @@ def test_replay_of_catalog_history(real_catalog, catalog_db, pg):
         == n - 3
     )
     assert pg.execute("SELECT count(*), count(*) FILTER (WHERE is_active) FROM ai_models").fetchone() == (n + 1, n - 1)
+
+
+def test_a_replayed_endpoints_archive_deactivates_nothing_it_cannot_see(
+    catalog_db, pg, openrouter, handwritten_catalog
+):
+    small = copy.deepcopy(handwritten_catalog)
+    small["data"] = small["data"][:20]
+    first = run_sync(catalog_db, openrouter.serve(small))
+    assert first.success
+    archive = materialization_metadata(first, "raw_openrouter_endpoints")["raw_archive"]
+    # Three models are added the next day, with their endpoints.
+    assert run_sync(catalog_db, openrouter.serve(handwritten_catalog)).success
+    active = "SELECT openrouter_id, tag FROM ai_model_endpoints WHERE is_active ORDER BY 1, 2"
+    before = pg.execute(active).fetchall()
+    replay = run_sync(
+        catalog_db,
+        openrouter.serve(handwritten_catalog),
+        run_config={"ops": {"raw_openrouter_endpoints": {"config": {"replay_archive": archive}}}},
+    )
+    assert replay.success
+    assert pg.execute(active).fetchall() == before
+    assert materialization_metadata(replay, "ai_model_endpoints_table")["deactivated"] == 0
