@@ -1,6 +1,7 @@
-"""The public API roles read the catalog and write nothing: a database set up as Supabase sets one up (its API roles, their default privileges on
-public, `pgrst.db_schemas`), after a real sync. Supabase's own linter (supabase/splinter's lints/*.sql) runs here
-when SPLINTER_DIR names a checkout of it; the properties it checks are also asserted directly, everywhere."""
+"""The public API roles read the catalog and write nothing: a database set up as Supabase sets one up (its API
+roles, their default privileges on public, `pgrst.db_schemas`), after a real sync. Supabase's own linter
+(supabase/splinter's lints/*.sql) runs here when SPLINTER_DIR names a checkout of it; the properties it checks are
+also asserted directly, everywhere."""
 
 from __future__ import annotations
 
@@ -160,7 +161,8 @@ def test_supabases_linter_finds_no_error_and_no_warning(supabase, pg):
                 created.append(path.stem)
             except psycopg.Error as exc:  # a lint of a Supabase feature this database lacks (pgmq, storage, …)
                 not_applicable[path.stem] = str(exc).splitlines()[0]
-        # The lints of RLS, security-definer views and mutable search paths, and the one that would flag an always-true write policy, all ran.
+        # The lints of RLS, security-definer views and mutable search paths, and the one that would flag an
+        # always-true write policy, all ran.
         for needed in ("0010_security_definer_view", "0011_function_search_path_mutable", "0013_rls_disabled_in_public",
                        "0024_rls_policy_always_true", "0008_rls_enabled_no_policy"):  # fmt: skip
             assert needed in created, not_applicable
