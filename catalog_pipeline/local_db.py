@@ -22,11 +22,12 @@ from pathlib import Path
 _embedded_lock = threading.Lock()
 
 
-def state_dir() -> Path:
+def state_dir(create: bool = True) -> Path:
     """CATALOG_STATE_DIR, else .catalog_state/ in the working directory (created on demand): the embedded server's
     data and the raw fetch archives."""
     path = Path(os.environ.get("CATALOG_STATE_DIR") or ".catalog_state").resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -94,7 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     if command == "dagster-home":
         print(dagster_home())
         return 0
-    pgdata = data_dir()
+    pgdata = state_dir(create=False) / "pgdata"
+    if command in ("status", "stop") and not pgdata.exists():
+        print(
+            f"no embedded server here: {pgdata} does not exist (run this in the folder you synced from, "
+            "or set CATALOG_STATE_DIR)"
+        )
+        return 3
     if command == "status":
         pid = running_pid(pgdata)
         if pid is None:

@@ -2,8 +2,10 @@
 
 import importlib
 import shlex
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
@@ -42,3 +44,13 @@ def test_the_image_starts_the_real_code_location():
     server = workspace["load_from"][0]["grpc_server"]
     assert (server["host"], server["port"], server["location_name"]) == ("code", 4000, "catalog_pipeline")
     assert "/opt/dagster/workspace.yaml" in compose["services"]["daemon"]["command"]
+
+
+def test_the_env_file_the_readme_asks_for_is_ignored_by_git():
+    """`.env` holds DATABASE_URL and OPENROUTER_API_KEY (README, *The Dagster UI*): `git add .` must not commit it."""
+    repo = DEPLOY.parent
+    if not (repo / ".git").exists():
+        pytest.skip("not a git checkout (an installed package): nothing to commit from")
+    for path in (".env", "deploy/.env"):
+        ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=repo, check=False)
+        assert ignored.returncode == 0, f"{path} is not ignored by git"

@@ -56,7 +56,7 @@ def test_a_sync_writes_every_endpoint_with_exact_values(
     )
     expected += 4
     assert pg.execute("SELECT count(*) FROM ai_model_endpoints WHERE is_active").fetchone() == (expected,)
-    assert lines[-1].startswith("endpoints: 23/23 answers done (23 models), 0 failed, ")
+    assert lines[-1].startswith("endpoints: 23/23 requests done, 0 failed, ")
 
     assert _endpoint(pg, GPT4O, "openai", "provider_name", "quantization", "context_length", "max_prompt_tokens",
                      "input_cost_per_million", "output_cost_per_million", "cache_read_cost_per_million",

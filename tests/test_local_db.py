@@ -24,7 +24,9 @@ def _local_db(command: str, state) -> subprocess.CompletedProcess:
 @pytest.mark.embedded
 def test_status_psql_uri_and_stop(tmp_path):
     state = tmp_path / "state"
-    assert _local_db("status", state).stdout.startswith("not running")
+    elsewhere = _local_db("status", state)  # run outside the folder synced from: says so, creates nothing
+    assert elsewhere.returncode == 3 and elsewhere.stdout.startswith("no embedded server here")
+    assert not state.exists()
     uri = _local_db("psql-uri", state).stdout.strip()
     try:
         with psycopg.connect(uri) as conn:

@@ -104,3 +104,11 @@ def test_the_user_agent_names_the_package_version(httpserver, handwritten_catalo
     httpserver.expect_request("/api/v1/embeddings/models").respond_with_json({"data": []})
     OpenRouterClient(base_url=httpserver.url_for("/api/v1")).fetch_catalog()
     assert {r.headers["User-Agent"] for r, _ in httpserver.log} == {f"catalog_pipeline/{version('catalog_pipeline')}"}
+
+
+def test_a_base_url_without_api_v1_is_told_to_end_in_it(httpserver):
+    """The site's root answers 404 on /models: the error says what to fix."""
+    httpserver.expect_request("/models").respond_with_data("Not Found", status=404)
+    client = OpenRouterClient(base_url=httpserver.url_for("/"))
+    with pytest.raises(OpenRouterError, match=r"HTTP 404.*Check OPENROUTER_BASE_URL: it should end in /api/v1"):
+        client.fetch_catalog()

@@ -37,7 +37,7 @@ def raw_openrouter_providers(
         archive = archive_providers(fetched, context.run.run_id, openrouter.scrub)
     for name in ("providers", "zdr"):
         if fetched[f"{name}_error"]:
-            context.log.warning(f"{name}: {fetched[name + '_error']}; yesterday's data is kept")
+            context.log.warning(f"{name}: {fetched[name + '_error']}; nothing stored from it is changed")
     return MaterializeResult(
         value=fetched,
         metadata={

@@ -119,6 +119,15 @@ def parse_catalog_body(body: bytes, *, status: int, content_type: str, where: st
     )
 
 
+def _hint(status: int) -> str:
+    """What to check when the listing itself is refused or not found."""
+    if status in (401, 403):
+        return " Check OPENROUTER_API_KEY."
+    if status == 404:  # the usual cause: a base URL without its /api/v1 (https://openrouter.ai)
+        return " Check OPENROUTER_BASE_URL: it should end in /api/v1."
+    return ""
+
+
 def models_of(bodies: dict[str, bytes]) -> list[Any]:
     """The model objects of listings' raw bodies, in order, repeats included."""
     return [
@@ -301,8 +310,7 @@ class OpenRouterClient(ConfigurableResource):
                 return
             if status >= 400:
                 detail = self.scrub(body.decode("utf-8", "replace"))[:200]  # scrubbed whole, then cut
-                hint = " Check OPENROUTER_API_KEY." if status in (401, 403) else ""
-                raise OpenRouterError(f"GET {shown} failed with HTTP {status}: {detail!r}.{hint}")
+                raise OpenRouterError(f"GET {shown} failed with HTTP {status}: {detail!r}.{_hint(status)}")
             page = parse_catalog_body(body, status=status, content_type=content_type, where=shown)
             if shown in pages or len(pages) >= MAX_PAGES:
                 raise OpenRouterError(f"{first} pages without end: {shown} again after {len(pages)} pages")
@@ -414,6 +422,7 @@ def _progress(report: Any, total: int, models: int) -> Any:
     def progress(done: int, failed: int) -> None:
         if report and (done % step == 0 or done == total):
             rate = done / max(time.monotonic() - started, 1e-9)
-            report(f"endpoints: {done}/{total} answers done ({models} models), {failed} failed, {rate:.1f} requests/s")
+            shared = f" ({models} models: a variant asks its base's path)" if models != total else ""
+            report(f"endpoints: {done}/{total} requests done{shared}, {failed} failed, {rate:.1f} requests/s")
 
     return progress
