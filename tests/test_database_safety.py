@@ -44,6 +44,7 @@ def test_unreachable_database_fails_clearly_without_the_secret(openrouter, handw
     text = "\n".join(messages)
     assert "cannot connect to the catalog database at 127.0.0.1:1/catalog" in text
     assert "Check DATABASE_URL" in text
+    assert openrouter.server.log == []  # the database is tried before the API is asked anything
     everything = text + "".join(str(e) for e in result.all_events) + "".join(capfd.readouterr())
     assert SECRET not in everything
 

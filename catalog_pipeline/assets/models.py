@@ -54,9 +54,10 @@ class RawFetchConfig(Config):
 
 @asset(group_name=GROUP, owners=OWNERS, kinds={"openrouter"})
 def raw_openrouter_models(
-    context: AssetExecutionContext, config: RawFetchConfig, openrouter: OpenRouterClient
+    context: AssetExecutionContext, config: RawFetchConfig, openrouter: OpenRouterClient, catalog_db: CatalogDatabase
 ) -> MaterializeResult:
     """Every model OpenRouter lists, all output modalities, as the API returned them."""
+    database_reachable(catalog_db)
     if config.replay_archive:
         catalog = load_archive(config.replay_archive)
         archive = Path(config.replay_archive)
@@ -90,6 +91,15 @@ def raw_openrouter_models(
             "pruned_older_than_retention": len(pruned),
         },
     )
+
+
+def database_reachable(catalog_db: CatalogDatabase) -> None:
+    """Connect (and migrate) before the API is asked: a wrong DATABASE_URL fails the run with its one cause, not
+    after a fetch and an archive that no write will use."""
+    try:
+        catalog_db.ensure_schema()
+    except CatalogDatabaseError as exc:
+        raise Failure(description=str(exc)) from None
 
 
 def to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

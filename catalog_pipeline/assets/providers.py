@@ -7,7 +7,7 @@ from typing import Any
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from catalog_pipeline.assets.models import GROUP, OWNERS, table_metadata
+from catalog_pipeline.assets.models import GROUP, OWNERS, database_reachable, table_metadata
 from catalog_pipeline.assets.reports import SHOWN
 from catalog_pipeline.db.providers import write_providers
 from catalog_pipeline.db.sync import active_rows
@@ -25,9 +25,13 @@ class ProvidersFetchConfig(Config):
 
 @asset(group_name=GROUP, owners=OWNERS, kinds={"openrouter"})
 def raw_openrouter_providers(
-    context: AssetExecutionContext, config: ProvidersFetchConfig, openrouter: OpenRouterClient
+    context: AssetExecutionContext,
+    config: ProvidersFetchConfig,
+    openrouter: OpenRouterClient,
+    catalog_db: CatalogDatabase,
 ) -> MaterializeResult:
     """OpenRouter's providers and its zero-data-retention endpoints, as answered; a failure of either is kept."""
+    database_reachable(catalog_db)
     if config.replay_archive:
         fetched, archive = load_providers_archive(config.replay_archive), Path(config.replay_archive)
     else:

@@ -20,7 +20,7 @@ import urllib3
 from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field, PrivateAttr
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ReadTimeoutError
 
 from catalog_pipeline.resources.http import (
     RETRY_STATUSES,
@@ -240,6 +240,11 @@ class OpenRouterClient(ConfigurableResource):
                 raise OpenRouterError(f"GET {shown} failed: {reason}") from None
             if isinstance(reason, GaveUp):
                 raise ApiUnavailable(f"GET {shown} gave up: {reason}", reason.rate_limited) from None
+            # Before the timeouts: urllib3's NewConnectionError (refused, unreachable) subclasses ConnectTimeoutError.
+            if isinstance(reason, NewConnectionError):
+                raise ApiUnavailable(
+                    self.scrub(f"GET {shown} failed after {self.max_retries + 1} attempts: cannot connect ({reason})")
+                ) from None
             if isinstance(reason, TimeoutError | requests.Timeout | ReadTimeoutError | ConnectTimeoutError):
                 attempts = f"after {self.max_retries + 1} attempts" if retried else "mid-answer"
                 raise ApiUnavailable(
