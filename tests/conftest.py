@@ -50,6 +50,12 @@ REAL_FIXTURES = {
 }
 
 
+def user_guides() -> list[str]:
+    """The README and the reference beside it (docs/*.md), whose SQL examples the tests run."""
+    root = TESTS_DIR.parent
+    return [path.read_text(encoding="utf-8") for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]]
+
+
 def fixtures_dir() -> Path:
     return Path(os.environ.get("CATALOG_FIXTURES_DIR") or DEFAULT_FIXTURES_DIR)
 

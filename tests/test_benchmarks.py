@@ -4,11 +4,10 @@ README) stored exactly, dated as prices are, and the value frontier worked out h
 import copy
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import check_results, materialization_metadata, providers_of, run_sync
+from conftest import check_results, materialization_metadata, providers_of, run_sync, user_guides
 from endpoint_data import derived_endpoints
 
 from catalog_pipeline.rules.benchmarks import benchmark_rows
@@ -210,8 +209,7 @@ def test_the_readmes_benchmark_queries_answer_and_endpoint_filters_price_as_the_
             (model_id, ["DE"]),
         ).fetchone()
         assert cheapest == (input_cost, output_cost), model_id
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```sql\n(.*?)```", readme, flags=re.S)
+    blocks = [b for guide in user_guides() for b in re.findall(r"```sql\n(.*?)```", guide, flags=re.S)]
     statements = [s.strip() for b in blocks for s in b.split(";") if "benchmark" in s or "frontier" in s]
     assert len(statements) >= 2
     for statement in statements:

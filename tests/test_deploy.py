@@ -54,3 +54,12 @@ def test_the_env_file_the_readme_asks_for_is_ignored_by_git():
     for path in (".env", "deploy/.env"):
         ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=repo, check=False)
         assert ignored.returncode == 0, f"{path} is not ignored by git"
+
+
+def test_the_readme_is_a_users_guide_and_links_the_reference():
+    """Under 200 lines; the schema, the guarantees and operations live in docs/, each linked and present."""
+    repo = DEPLOY.parent
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) < 200
+    for page in ("docs/schema.md", "docs/guarantees.md", "docs/operations.md", "bench/README.md"):
+        assert f"]({page})" in readme and (repo / page).is_file(), page

@@ -3,10 +3,9 @@
 import re
 from collections import Counter
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from conftest import check_results, materialization_metadata, run_sync, serve_real_day
+from conftest import check_results, materialization_metadata, run_sync, serve_real_day, user_guides
 from werkzeug import Response
 
 pytestmark = pytest.mark.real_data
@@ -133,8 +132,7 @@ def test_a_real_answer_that_repeats_a_tag_stores_the_first_and_counts_the_repeat
 def test_every_query_in_the_readme_answers_on_a_database_one_sync_old(served_day, catalog_db, pg, openrouter):
     """The README's SQL, run as a newcomer would after their first sync of the real catalog."""
     assert run_sync(catalog_db, openrouter.base_url).success
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```sql\n(.*?)```", readme, flags=re.S)
+    blocks = [b for guide in user_guides() for b in re.findall(r"```sql\n(.*?)```", guide, flags=re.S)]
     code = "\n".join(line for block in blocks for line in block.splitlines() if not line.lstrip().startswith("--"))
     # The benchmark queries answer on a listing with benchmarks (test_benchmarks.py); 2026-05-16 has none.
     statements = [
