@@ -1,5 +1,6 @@
 """The real per-model endpoints answers of 2026-05-16 (see the fixtures README), served where links.details says."""
 
+import copy
 import re
 from collections import Counter
 from decimal import Decimal
@@ -20,11 +21,14 @@ def served_day(real_file, openrouter):
     """The real catalog and its real endpoints answers; every provider the real tags name (in the spec's shape);
     the zero-retention list answers 403, as it does without a management key."""
     catalog, saved = real_file(MODELS), real_file(ENDPOINTS)["data"]
+    serve_real_day(openrouter.server, catalog, saved, *_providers_and_zdr(saved))
+    return catalog, saved
+
+
+def _providers_and_zdr(saved: list[dict]) -> tuple[dict, Response]:
     slugs = {ep["tag"].split("/")[0] for e in saved for ep in e["response"]["data"]["endpoints"]}
     providers = {"data": [{"slug": s, "name": s, "headquarters": "US", "datacenters": ["US"]} for s in sorted(slugs)]}
-    forbidden = Response('{"error": {"code": 403, "message": "Only management keys"}}', status=403)
-    serve_real_day(openrouter.server, catalog, saved, providers, forbidden)
-    return catalog, saved
+    return providers, Response('{"error": {"code": 403, "message": "Only management keys"}}', status=403)
 
 
 def test_every_model_stores_exactly_its_own_real_answer(served_day, catalog_db, pg, openrouter):
@@ -186,3 +190,54 @@ def test_a_model_answered_by_another_follows_it_only_at_equal_prices(served_day,
     ).fetchall()
     assert {r[0] for r in frontier} == {ALIASES[0], "google/gemini-2.5-pro"}
     assert {r[1:] for r in frontier} == {tuple(base[0][2:])}
+
+
+# Each provider's own list price, per million tokens (input, output), from its price sheet (rules/prices.py,
+# endpoint_discount): the stored price is the list price less the discount the answer names.
+LIST_PRICES = {
+    ("qwen/qwen3-max", "alibaba"): (Decimal("1.20"), Decimal("6.00")),  # Alibaba Model Studio, 0-32K input
+    ("qwen/qwen3.5-plus-02-15", "alibaba"): (Decimal("0.40"), None),  # Model Studio's Qwen3.5-Plus input
+    ("meta-llama/llama-3.3-70b-instruct", "sambanova-turbo"): (Decimal("0.60"), Decimal("1.20")),  # SambaCloud
+}
+
+
+def test_discounts_are_already_in_the_prices_as_the_providers_sheets_show_and_are_dated(
+    served_day, catalog_db, pg, openrouter
+):
+    catalog, saved = served_day
+    assert run_sync(catalog_db, openrouter.base_url).success
+    stored = {(m, t): d for m, t, d in pg.execute("SELECT openrouter_id, tag, discount FROM ai_model_endpoints")}
+    sent = {
+        (e["response"]["data"]["id"], ep["tag"]): ep["pricing"].get("discount")
+        for e in saved
+        for ep in reversed(e["response"]["data"]["endpoints"])  # a repeated tag keeps its first
+    }
+    assert {k: v for k, v in stored.items() if v} == {k: Decimal(repr(v)) for k, v in sent.items() if v}
+    assert sum(1 for v in stored.values() if v) >= 40
+    for (model_id, tag), (list_input, list_output) in LIST_PRICES.items():
+        discount, charged_input, charged_output = pg.execute(
+            "SELECT discount, input_cost_per_million, output_cost_per_million FROM ai_model_endpoints "
+            "WHERE openrouter_id = %s AND tag = %s",
+            (model_id, tag),
+        ).fetchone()
+        assert charged_input == list_input * (1 - discount), (model_id, tag)
+        assert list_output is None or charged_output == list_output * (1 - discount), (model_id, tag)
+    assert pg.execute("SELECT count(*) FROM ai_model_endpoint_discounts WHERE valid_to IS NULL").fetchone() == (
+        sum(1 for v in stored.values() if v is not None),
+    )
+
+    # Alibaba deepens the discount on qwen3-max: the old period closes, a new one opens.
+    changed = [dict(e) for e in saved]
+    for entry in changed:
+        if entry["response"]["data"]["id"] == "qwen/qwen3-max":
+            entry["response"] = copy.deepcopy(entry["response"])
+            for endpoint in entry["response"]["data"]["endpoints"]:
+                if endpoint["tag"] == "alibaba":
+                    endpoint["pricing"]["discount"] = 0.4
+    serve_real_day(openrouter.server, catalog, changed, *_providers_and_zdr(saved))
+    assert run_sync(catalog_db, openrouter.base_url).success
+    periods = pg.execute(
+        "SELECT discount, valid_to IS NULL FROM ai_model_endpoint_discounts "
+        "WHERE openrouter_id = 'qwen/qwen3-max' AND tag = 'alibaba' ORDER BY valid_from"
+    ).fetchall()
+    assert periods == [(Decimal("0.35"), False), (Decimal("0.4"), True)]

@@ -25,6 +25,7 @@ CATALOG_TABLES = [
     "ai_providers",
     "ai_model_endpoint_zero_data_retention",
     "ai_model_benchmarks",
+    "ai_model_endpoint_discounts",
 ]
 OPERATIONAL_TABLES = ["ai_model_sync_runs", "ai_model_endpoint_observations", "schema_migrations"]
 # A plain column of each table, for UPDATE t SET c = c (identity columns refuse even that before privileges).

@@ -14,6 +14,7 @@ from psycopg import sql
 
 from catalog_pipeline.db.models import record_run_part
 from catalog_pipeline.db.sync import (
+    Dated,
     Outcome,
     Table,
     columns_sql,
@@ -28,7 +29,10 @@ ENDPOINTS = Table(
     name="ai_model_endpoints",
     key=("openrouter_id", "tag"),
     columns=ENDPOINT_COLUMNS,
-    children=(dated_prices("ai_model_endpoint_prices"),),
+    children=(
+        dated_prices("ai_model_endpoint_prices"),
+        Dated("ai_model_endpoint_discounts", "discounts", ("discount",), ()),
+    ),
     watched=("input_cost_per_million", "output_cost_per_million"),
     dated=("zero_data_retention",),
     history="ai_model_endpoint_zero_data_retention",

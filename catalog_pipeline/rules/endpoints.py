@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, NamedTuple, TypedDict
 
 from catalog_pipeline.rules.models import (
@@ -20,7 +21,7 @@ from catalog_pipeline.rules.models import (
     parse_positive_int,
     text_list,
 )
-from catalog_pipeline.rules.prices import PriceRow, price_model
+from catalog_pipeline.rules.prices import PriceRow, endpoint_discount, price_model
 
 
 class EndpointRow(TypedDict):
@@ -41,6 +42,7 @@ class EndpointRow(TypedDict):
     output_cost_per_million: Any
     cache_read_cost_per_million: Any
     pricing: Any
+    discount: Decimal | None  # pricing.discount: already applied to the prices (rules/prices.py, endpoint_discount)
     provider_slug: str  # the tag's first segment: deepinfra for deepinfra/fp4
     zero_data_retention: bool | None  # listed by /endpoints/zdr; None when the list could not be had
 
@@ -60,6 +62,7 @@ class ObservationRow(TypedDict):
 
 class ClassifiedEndpoint(EndpointRow):
     prices: list[PriceRow]
+    discounts: list[tuple[Decimal]]  # the discount's row of ai_model_endpoint_discounts, when it has one
 
 
 ENDPOINT_COLUMNS: tuple[str, ...] = tuple(EndpointRow.__annotations__)
@@ -201,7 +204,7 @@ def classify_endpoints(
 def _endpoint_row(
     model_id: str, tag: str, provider: str | None, endpoint: dict[str, Any]
 ) -> tuple[ClassifiedEndpoint, ObservationRow]:
-    priced = price_model(endpoint.get("pricing"))
+    priced, discount = price_model(endpoint.get("pricing")), endpoint_discount(endpoint.get("pricing"))
     caching = endpoint.get("supports_implicit_caching")
     quantization = clean_text(endpoint.get("quantization"))
     row: ClassifiedEndpoint = {
@@ -220,7 +223,9 @@ def _endpoint_row(
         "output_cost_per_million": priced.per_million("completion"),
         "cache_read_cost_per_million": priced.per_million("input_cache_read"),
         "pricing": clean_json(endpoint.get("pricing")) if isinstance(endpoint.get("pricing"), dict) else None,
+        "discount": discount,
         "prices": priced.rows,
+        "discounts": [] if discount is None else [(discount,)],
     }
     status = endpoint.get("status")
     observation: ObservationRow = {

@@ -386,3 +386,21 @@ MIN_SANE_UNIT_PRICE = {
     "request": "0.0005",
     "song": "0.004",
 }
+
+
+# `pricing.discount` (an endpoint's, 51 of 927 real endpoints on 2026-05-16): the spec says only that "the price is
+# multiplied by (1 - discount)". The price strings already are: they are what a request is charged, and the list price
+# is price / (1 - discount). Held against the providers' own sheets:
+#   Alibaba qwen/qwen3-max: 0.00000078 and 0.0000039 at 0.35 off = $1.20 and $6.00 per million, Alibaba Model
+#     Studio's international price (0-32K input tokens);
+#   Alibaba qwen/qwen3.5-plus-02-15: 0.00000026 at 0.35 off = $0.40 per million input, Model Studio's Qwen3.5-Plus;
+#   SambaNova meta-llama/llama-3.3-70b-instruct: 0.00000045 and 0.0000009 at 0.25 off = $0.60 and $1.20 per million,
+#     SambaCloud's rate card for Meta-Llama-3.3-70B-Instruct.
+# So the stored prices, the cheapest endpoint and the frontier use the strings as sent; the discount is kept beside.
+def endpoint_discount(pricing: Any) -> Decimal | None:
+    """An endpoint's `pricing.discount` as sent (a fraction, 0 up to 1), or None when absent or not such a number."""
+    value = pricing.get("discount") if isinstance(pricing, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    discount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return discount if discount.is_finite() and 0 <= discount < 1 else None

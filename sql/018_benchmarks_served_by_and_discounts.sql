@@ -1,6 +1,7 @@
--- Which model is good enough: each model's benchmark scores (OpenRouter's `benchmarks`, since June 2026), dated as
--- prices are; today's headline indexes and the reasoning settings on ai_models; and the models no other beats on both
--- score and blended price.
+-- Which model is good enough, and who really serves it at what price: each model's benchmark scores (OpenRouter's
+-- `benchmarks`, since June 2026), dated as prices are; today's headline indexes and the reasoning settings on ai_models;
+-- the models no other beats on both score and blended price; the model whose endpoints serve a model answered by
+-- another; each endpoint's discount, dated.
 CREATE TABLE IF NOT EXISTS ai_model_benchmarks (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     openrouter_id   text NOT NULL,
@@ -51,7 +52,8 @@ COMMENT ON COLUMN ai_models.reasoning_default_effort IS 'reasoning.default_effor
 COMMENT ON COLUMN ai_models.reasoning_supported_efforts IS 'reasoning.supported_efforts, in the API''s order, e.g. {high,medium,low}; NULL when not sent.';
 COMMENT ON COLUMN ai_models.reasoning_supports_max_tokens IS 'reasoning.supports_max_tokens: a reasoning token budget can be set; NULL when not sent.';
 
--- Who serves a model answered by another model's endpoints (see 019).
+-- Who serves a model answered by another model's endpoints: on the real 2026-05-16 answers google/gemini-2.5-pro-preview
+-- and -05-06 are answered by google/gemini-2.5-pro's endpoints (`data.id`), at the same list prices.
 ALTER TABLE ai_models ADD COLUMN IF NOT EXISTS served_by text;
 COMMENT ON COLUMN ai_models.served_by IS 'The model whose endpoints answer serves this one (its links.details answers for that model); NULL for a model that answers for itself, or whose endpoints were never fetched.';
 
@@ -62,36 +64,64 @@ SELECT * FROM ai_models WHERE is_curated AND is_active;
 COMMENT ON VIEW ai_models_curated IS 'Curated (is_curated) models that are still active in the OpenRouter catalog.';
 GRANT SELECT ON ai_models_curated TO PUBLIC;
 
--- A catalog table: readable by all, written by the owner and catalog_writer (as 015 and 017).
+-- What `discount` means: an endpoint's price strings already include it (they are what a request is charged; the list
+-- price is price / (1 - discount)), as the providers' own price sheets show (catalog_pipeline/rules/prices.py,
+-- endpoint_discount). Each endpoint's discount is kept, dated as its prices are.
+ALTER TABLE ai_model_endpoints ADD COLUMN IF NOT EXISTS discount numeric;
+COMMENT ON COLUMN ai_model_endpoints.discount IS 'pricing.discount as sent (0.35 = 35 % off), already applied to the prices: the list price is price / (1 - discount). NULL when not sent. Dated in ai_model_endpoint_discounts.';
+
+CREATE TABLE IF NOT EXISTS ai_model_endpoint_discounts (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    openrouter_id   text NOT NULL,
+    tag             text NOT NULL,
+    discount        numeric NOT NULL,
+    valid_from      timestamptz NOT NULL,
+    valid_to        timestamptz,
+    dagster_run_id  text,
+    CHECK (valid_to IS NULL OR valid_to > valid_from)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS uq_ai_model_endpoint_discounts_open
+    ON ai_model_endpoint_discounts (openrouter_id, tag) WHERE valid_to IS NULL;
+COMMENT ON TABLE ai_model_endpoint_discounts IS 'Each endpoint''s discount over time, [valid_from, valid_to): a change closes a period and opens one.';
+COMMENT ON COLUMN ai_model_endpoint_discounts.id IS 'Surrogate key; stable for the life of the row.';
+COMMENT ON COLUMN ai_model_endpoint_discounts.openrouter_id IS 'The model (ai_models.openrouter_id).';
+COMMENT ON COLUMN ai_model_endpoint_discounts.tag IS 'The endpoint (ai_model_endpoints.tag).';
+COMMENT ON COLUMN ai_model_endpoint_discounts.discount IS 'The discount in force over the period, already applied to the endpoint''s prices.';
+COMMENT ON COLUMN ai_model_endpoint_discounts.valid_from IS 'When a sync first saw it.';
+COMMENT ON COLUMN ai_model_endpoint_discounts.valid_to IS 'When a sync saw it change or go; NULL while in force.';
+COMMENT ON COLUMN ai_model_endpoint_discounts.dagster_run_id IS 'The Dagster run that opened the period.';
+
+-- Both new tables are catalog tables: readable by all, written by the owner and catalog_writer (as 015 and 017).
 DO $$
 DECLARE
+    t text;
     command text;
 BEGIN
-    ALTER TABLE ai_model_benchmarks ENABLE ROW LEVEL SECURITY;
-    GRANT SELECT ON ai_model_benchmarks TO PUBLIC;
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
-        REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON ai_model_benchmarks FROM anon;
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
-        REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON ai_model_benchmarks FROM authenticated;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = current_schema() AND tablename = 'ai_model_benchmarks'
-                                               AND policyname = 'everyone_reads') THEN
-        CREATE POLICY everyone_reads ON ai_model_benchmarks FOR SELECT TO PUBLIC USING (true);
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'catalog_writer') THEN
-        RETURN;
-    END IF;
-    GRANT SELECT, INSERT, UPDATE, DELETE ON ai_model_benchmarks TO catalog_writer;
-    EXECUTE format('GRANT USAGE ON SEQUENCE %s TO catalog_writer', pg_get_serial_sequence('ai_model_benchmarks', 'id'));
-    FOREACH command IN ARRAY ARRAY['INSERT', 'UPDATE', 'DELETE'] LOOP
-        IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = current_schema() AND tablename = 'ai_model_benchmarks'
-                                                   AND policyname = 'the_sync_' || lower(command)) THEN
-            EXECUTE format('CREATE POLICY %I ON ai_model_benchmarks FOR %s TO catalog_writer %s',
-                           'the_sync_' || lower(command), command,
-                           CASE command WHEN 'INSERT' THEN 'WITH CHECK (true)' WHEN 'DELETE' THEN 'USING (true)'
-                                        ELSE 'USING (true) WITH CHECK (true)' END);
+    FOREACH t IN ARRAY ARRAY['ai_model_benchmarks', 'ai_model_endpoint_discounts'] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('GRANT SELECT ON %I TO PUBLIC', t);
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
+            EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON %I FROM anon', t);
         END IF;
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+            EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON %I FROM authenticated', t);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = current_schema() AND tablename = t
+                                                   AND policyname = 'everyone_reads') THEN
+            EXECUTE format('CREATE POLICY everyone_reads ON %I FOR SELECT TO PUBLIC USING (true)', t);
+        END IF;
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'catalog_writer');
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO catalog_writer', t);
+        EXECUTE format('GRANT USAGE ON SEQUENCE %s TO catalog_writer', pg_get_serial_sequence(t, 'id'));
+        FOREACH command IN ARRAY ARRAY['INSERT', 'UPDATE', 'DELETE'] LOOP
+            IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = current_schema() AND tablename = t
+                                                       AND policyname = 'the_sync_' || lower(command)) THEN
+                EXECUTE format('CREATE POLICY %I ON %I FOR %s TO catalog_writer %s', 'the_sync_' || lower(command),
+                               t, command, CASE command WHEN 'INSERT' THEN 'WITH CHECK (true)'
+                                                        WHEN 'DELETE' THEN 'USING (true)'
+                                                        ELSE 'USING (true) WITH CHECK (true)' END);
+            END IF;
+        END LOOP;
     END LOOP;
 END
 $$;
@@ -207,3 +237,44 @@ END
 $$;
 COMMENT ON FUNCTION ai_model_value_frontier(text, text[], boolean, boolean, timestamptz, boolean, text[]) IS
     'The models no other beats on both a benchmark score and blended price ((3 × input + output) / 4 per million tokens) at a date, cheapest first; with endpoint filters, the price of the cheapest qualifying endpoint.';
+
+-- The endpoint reads follow served_by only where the model's own token prices equal its server's, so a `:free`
+-- variant never shows paid endpoints.
+CREATE OR REPLACE VIEW ai_model_endpoint_summary WITH (security_invoker = true) AS
+SELECT m.openrouter_id,
+       count(e.*) AS endpoint_count,
+       min(e.input_cost_per_million) AS cheapest_input_cost_per_million,
+       (SELECT c.provider_name FROM ai_model_endpoints c
+         WHERE c.openrouter_id = ai_model_endpoints_owner(m.openrouter_id) AND c.is_active
+           AND c.input_cost_per_million IS NOT NULL
+         ORDER BY c.input_cost_per_million, c.tag LIMIT 1) AS cheapest_input_provider,
+       min(e.output_cost_per_million) AS cheapest_output_cost_per_million,
+       max(e.context_length) AS max_context_length,
+       array_agg(DISTINCT e.provider_name ORDER BY e.provider_name) FILTER (WHERE e.provider_name IS NOT NULL)
+           AS providers
+  FROM ai_models m
+  JOIN ai_model_endpoints e ON e.openrouter_id = ai_model_endpoints_owner(m.openrouter_id) AND e.is_active
+ WHERE m.is_active
+ GROUP BY m.openrouter_id;
+COMMENT ON VIEW ai_model_endpoint_summary IS 'Per active model: its active endpoints (those of the model serving it, at equal prices), the cheapest per-token prices and their provider, the largest context.';
+GRANT SELECT ON ai_model_endpoint_summary TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION ai_model_cheapest_endpoint(
+    openrouter_id text,
+    require_zero_data_retention boolean DEFAULT false,
+    datacenter_countries text[] DEFAULT NULL
+) RETURNS TABLE (tag text, provider_name text, input_cost_per_million numeric, output_cost_per_million numeric)
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+    SELECT e.tag, e.provider_name, e.input_cost_per_million, e.output_cost_per_million
+      FROM ai_model_endpoints e
+      LEFT JOIN ai_providers p ON p.slug = e.provider_slug AND p.is_active
+     WHERE e.openrouter_id = ai_model_endpoints_owner(ai_model_cheapest_endpoint.openrouter_id)
+       AND e.is_active AND e.input_cost_per_million IS NOT NULL
+       AND (NOT ai_model_cheapest_endpoint.require_zero_data_retention OR e.zero_data_retention)
+       AND (ai_model_cheapest_endpoint.datacenter_countries IS NULL
+            OR p.datacenters && ai_model_cheapest_endpoint.datacenter_countries)
+     ORDER BY e.input_cost_per_million, e.output_cost_per_million, e.tag COLLATE "C"
+     LIMIT 1
+$$;
+COMMENT ON FUNCTION ai_model_cheapest_endpoint(text, boolean, text[]) IS
+    'The cheapest active endpoint of a model (or of the model serving it, at equal prices) by input price (then output price, then tag), keeping no data when asked, with a provider datacenter in one of the countries when given; no row when none qualifies.';
