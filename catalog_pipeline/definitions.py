@@ -15,9 +15,10 @@ from dagster import (
 )
 
 from catalog_pipeline.assets import catalog_assets, catalog_checks
-from catalog_pipeline.ops import AlertWebhook, RunScopedPickleIOManager, alert_sensors, record_failed_run
+from catalog_pipeline.ops import RunScopedPickleIOManager, alert_sensors, record_failed_run
 from catalog_pipeline.resources import CatalogDatabase, OpenRouterClient
 from catalog_pipeline.resources.openrouter import DEFAULT_BASE_URL
+from catalog_pipeline.resources.webhook import AlertWebhook
 
 sync_openrouter_models = define_asset_job(
     "sync_openrouter_models",
@@ -40,7 +41,10 @@ daily_sync_schedule = ScheduleDefinition(
 
 
 def build_defs(
-    openrouter: OpenRouterClient, catalog_db: CatalogDatabase, alert_webhook: AlertWebhook | None = None
+    openrouter: OpenRouterClient,
+    catalog_db: CatalogDatabase,
+    alert_webhook: AlertWebhook | None = None,
+    changes_webhook: AlertWebhook | None = None,
 ) -> Definitions:
     """The code location around the given resources (tests pass a local API and a scratch database)."""
     return Definitions(
@@ -53,6 +57,7 @@ def build_defs(
             "openrouter": openrouter,
             "catalog_db": catalog_db,
             "alert_webhook": alert_webhook or AlertWebhook(),
+            "changes_webhook": changes_webhook or AlertWebhook(),
             "io_manager": RunScopedPickleIOManager(),
         },
         # A linear sync gains nothing from a process per step: every run of these assets, the UI's
@@ -70,4 +75,5 @@ defs = build_defs(
     OpenRouterClient(base_url=_env("OPENROUTER_BASE_URL", DEFAULT_BASE_URL), api_key=_env("OPENROUTER_API_KEY", None)),
     CatalogDatabase(url=_env("DATABASE_URL", None)),
     AlertWebhook(url=_env("CATALOG_ALERT_WEBHOOK_URL", None), ui_url=_env("CATALOG_UI_URL", "http://127.0.0.1:3000")),
+    AlertWebhook(url=_env("CATALOG_CHANGES_WEBHOOK_URL", None), ui_url=_env("CATALOG_UI_URL", "http://127.0.0.1:3000")),
 )

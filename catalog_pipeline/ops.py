@@ -9,11 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import requests
 from dagster import (
     AssetCheckSeverity,
     ConfigurableIOManager,
-    ConfigurableResource,
     DefaultSensorStatus,
     Failure,
     HookContext,
@@ -26,36 +24,14 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
-from pydantic import Field
 
 from catalog_pipeline.assets import CATALOG_CHECK_KEYS
 from catalog_pipeline.db.models import record_run_part, sync_run_committed
 from catalog_pipeline.resources.http import redact_url
 from catalog_pipeline.resources.openrouter import MODELS_PATH, OpenRouterClient
 from catalog_pipeline.resources.postgres import CatalogDatabase
+from catalog_pipeline.resources.webhook import AlertWebhook
 from catalog_pipeline.secrets import scrub_resources
-
-
-class AlertWebhook(ConfigurableResource):
-    """A Slack-style incoming webhook (CATALOG_ALERT_WEBHOOK_URL); unset, nothing is sent."""
-
-    url: str | None = Field(default=None, description="Incoming-webhook URL; unset = no alerts.")
-    ui_url: str = Field(default="http://127.0.0.1:3000", description="The Dagster UI, for links in alerts.")
-    timeout_seconds: float = Field(default=5.0, description="Give up on the webhook after this long.")
-
-    def run_link(self, run_id: str) -> str:
-        return f"{self.ui_url.rstrip('/')}/runs/{run_id}"
-
-    def send(self, text: str) -> str | None:
-        """Post {"text": …}; None when sent, else why not. A webhook that is down is logged, never raised: the
-        sensor's tick goes on, and the next alert is tried afresh."""
-        if not self.url:
-            return "CATALOG_ALERT_WEBHOOK_URL is not set"
-        try:
-            response = requests.post(self.url, json={"text": text}, timeout=self.timeout_seconds)
-        except requests.RequestException as exc:
-            return f"the webhook could not be reached: {type(exc).__name__}"
-        return None if response.ok else f"the webhook answered HTTP {response.status_code}"
 
 
 def _scrubbed(text: str, catalog_db: CatalogDatabase, openrouter: OpenRouterClient) -> str:

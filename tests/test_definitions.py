@@ -13,6 +13,7 @@ ASSETS = {
     "ai_model_endpoints_table",
     "raw_openrouter_providers",
     "ai_providers_table",
+    "catalog_changes",
 }
 
 
@@ -69,6 +70,7 @@ def test_assets_carry_descriptions_owners_kinds_and_table_metadata():
         "ai_model_endpoints_table": {"postgres"},
         "raw_openrouter_providers": {"openrouter"},
         "ai_providers_table": {"postgres"},
+        "catalog_changes": {"postgres"},
     }
     table = graph.get(AssetKey("ai_models_table"))
     assert table.metadata["dagster/table_name"] == "ai_models"

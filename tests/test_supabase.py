@@ -26,6 +26,10 @@ CATALOG_TABLES = [
     "ai_model_endpoint_zero_data_retention",
     "ai_model_benchmarks",
     "ai_model_endpoint_discounts",
+    "ai_model_listings",
+    "ai_model_endpoint_listings",
+    "ai_provider_listings",
+    "ai_model_context_lengths",
 ]
 OPERATIONAL_TABLES = ["ai_model_sync_runs", "ai_model_endpoint_observations", "schema_migrations"]
 # A plain column of each table, for UPDATE t SET c = c (identity columns refuse even that before privileges).

@@ -1,3 +1,4 @@
+from catalog_pipeline.assets.changes import catalog_changes
 from catalog_pipeline.assets.checks import (
     benchmark_scores_plausible,
     catalog_not_truncated,
@@ -20,6 +21,7 @@ catalog_assets = [
     ai_model_endpoints_table,
     raw_openrouter_providers,
     ai_providers_table,
+    catalog_changes,
 ]
 catalog_checks = [
     catalog_not_truncated,

@@ -36,6 +36,7 @@ ENDPOINTS = Table(
     watched=("input_cost_per_million", "output_cost_per_million"),
     dated=("zero_data_retention",),
     history="ai_model_endpoint_zero_data_retention",
+    listed="ai_model_endpoint_listings",
 )
 # Gone: an endpoint of a model answered this run, or of a model no longer in the catalog (NULL: a replay, which
 # cannot see the catalog and deactivates nothing it does not hold).

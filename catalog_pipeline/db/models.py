@@ -35,6 +35,9 @@ MODELS = Table(
     ),
     watched=("input_cost_per_million", "output_cost_per_million", "pricing_kind", "pricing"),
     stamped=("first_seen_at", "created_at", "updated_at"),
+    dated=("context_length",),
+    history="ai_model_context_lengths",
+    listed="ai_model_listings",
 )
 
 

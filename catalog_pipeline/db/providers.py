@@ -16,6 +16,7 @@ PROVIDERS = Table(
     key=("slug",),
     columns=PROVIDER_COLUMNS,
     watched=("headquarters", "datacenters"),  # a provider that moved or lost its datacenters is reported
+    listed="ai_provider_listings",
 )
 
 

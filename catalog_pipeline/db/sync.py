@@ -74,6 +74,7 @@ class Table:
     stamped: tuple[str, ...] = ("first_seen_at", "updated_at")  # set to the sync's time when a row is inserted
     dated: tuple[str, ...] = ()  # columns whose values are also kept by period in `history`, keyed by `key`
     history: str | None = None
+    listed: str | None = None  # each row's periods in the catalog (key, valid_from, valid_to, …): added, gone, back
 
     @property
     def stage(self) -> str:
@@ -239,6 +240,8 @@ def apply(
     if table.history and table.dated:
         _date_columns(conn, table, values)
     outcome.inserted, outcome.updated = conn.execute(_upsert_sql(table), values).fetchone()
+    if table.listed:
+        _open_listings(conn, table, values)
     gone = conn.execute(_deactivate_sql(table, scope), values).fetchall()
     outcome.deactivated, outcome.removed = len(gone), [tuple(r) for r in gone[:REPORT_LIMIT]]
     return outcome
@@ -407,6 +410,24 @@ def _date_columns(conn: psycopg.Connection, table: Table, values: Mapping[str, A
     )
 
 
+def _open_listings(conn: psycopg.Connection, table: Table, values: Mapping[str, Any]) -> None:
+    """A listing period opens for each staged row without one: a row added, or back after it had gone."""
+    conn.execute(
+        sql.SQL(
+            """INSERT INTO {listed} ({key}, valid_from, dagster_run_id)
+               SELECT {staged}, %(ts)s, %(run_id)s FROM {stage} s
+                WHERE NOT EXISTS (SELECT 1 FROM {listed} l WHERE l.valid_to IS NULL AND {match})"""
+        ).format(
+            listed=sql.Identifier(table.listed),
+            key=columns_sql(table.key),
+            staged=columns_sql(table.key, "s."),
+            stage=sql.Identifier(table.stage),
+            match=_match(table.key, "l", "s"),
+        ),
+        values,
+    )
+
+
 def _upsert_sql(table: Table) -> sql.Composable:
     """(inserted, updated). The join leaves out rows equal to the stored ones: an unchanged row is neither updated
     nor locked, and a no-op re-sync writes nothing."""
@@ -443,9 +464,16 @@ def _deactivate_sql(table: Table, scope: sql.Composable) -> sql.Composable:
     gone, in order."""
     closing = sql.SQL("").join(
         sql.SQL(
-            ", {name} AS (UPDATE {dated} p SET valid_to = %(ts)s FROM gone WHERE {match} AND p.valid_to IS NULL)"
-        ).format(name=sql.Identifier(f"closed_{i}"), dated=sql.Identifier(dated), match=_match(table.key, "p", "gone"))
-        for i, dated in enumerate([*(c.name for c in table.children), *([table.history] if table.history else [])])
+            ", {name} AS (UPDATE {dated} p SET valid_to = %(ts)s{closer}"
+            " FROM gone WHERE {match} AND p.valid_to IS NULL)"
+        ).format(
+            name=sql.Identifier(f"closed_{i}"),
+            dated=sql.Identifier(dated),
+            # A listing also says which run found the row gone: the change feed's removals are told by run.
+            closer=sql.SQL(", removed_by_run_id = %(run_id)s" if dated == table.listed else ""),
+            match=_match(table.key, "p", "gone"),
+        )
+        for i, dated in enumerate([*(c.name for c in table.children), *(t for t in (table.history, table.listed) if t)])
     )
     return sql.SQL(
         """WITH gone AS (

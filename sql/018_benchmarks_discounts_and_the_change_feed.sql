@@ -91,13 +91,109 @@ COMMENT ON COLUMN ai_model_endpoint_discounts.valid_from IS 'When a sync first s
 COMMENT ON COLUMN ai_model_endpoint_discounts.valid_to IS 'When a sync saw it change or go; NULL while in force.';
 COMMENT ON COLUMN ai_model_endpoint_discounts.dagster_run_id IS 'The Dagster run that opened the period.';
 
--- Both new tables are catalog tables: readable by all, written by the owner and catalog_writer (as 015 and 017).
+-- What changed, told once: each synced row's periods in the catalog (a model, an endpoint, a provider: added, gone,
+-- back), and each model's context window, dated, so ai_catalog_changes (below) can be built from dated tables alone.
+CREATE TABLE IF NOT EXISTS ai_model_listings (
+    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    openrouter_id      text NOT NULL,
+    valid_from         timestamptz NOT NULL,
+    valid_to           timestamptz,
+    dagster_run_id     text,
+    removed_by_run_id  text,
+    CHECK (valid_to IS NULL OR valid_to > valid_from)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS uq_ai_model_listings_open ON ai_model_listings (openrouter_id) WHERE valid_to IS NULL;
+CREATE TABLE IF NOT EXISTS ai_model_endpoint_listings (
+    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    openrouter_id      text NOT NULL,
+    tag                text NOT NULL,
+    valid_from         timestamptz NOT NULL,
+    valid_to           timestamptz,
+    dagster_run_id     text,
+    removed_by_run_id  text,
+    CHECK (valid_to IS NULL OR valid_to > valid_from)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS uq_ai_model_endpoint_listings_open
+    ON ai_model_endpoint_listings (openrouter_id, tag) WHERE valid_to IS NULL;
+CREATE TABLE IF NOT EXISTS ai_provider_listings (
+    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    slug               text NOT NULL,
+    valid_from         timestamptz NOT NULL,
+    valid_to           timestamptz,
+    dagster_run_id     text,
+    removed_by_run_id  text,
+    CHECK (valid_to IS NULL OR valid_to > valid_from)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS uq_ai_provider_listings_open ON ai_provider_listings (slug) WHERE valid_to IS NULL;
+CREATE TABLE IF NOT EXISTS ai_model_context_lengths (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    openrouter_id   text NOT NULL,
+    context_length  integer,
+    valid_from      timestamptz NOT NULL,
+    valid_to        timestamptz,
+    dagster_run_id  text,
+    CHECK (valid_to IS NULL OR valid_to > valid_from)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS uq_ai_model_context_lengths_open
+    ON ai_model_context_lengths (openrouter_id) WHERE valid_to IS NULL;
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['ai_model_listings', 'ai_model_endpoint_listings', 'ai_provider_listings'] LOOP
+        EXECUTE format('COMMENT ON TABLE %I IS %L', t, 'Each row''s periods in the catalog, [valid_from, valid_to): '
+                       'a period opens when a sync adds the row or finds it back, and closes when a sync finds it gone.');
+        EXECUTE format('COMMENT ON COLUMN %I.id IS %L', t, 'Surrogate key; stable for the life of the row.');
+        EXECUTE format('COMMENT ON COLUMN %I.valid_from IS %L', t, 'When a sync added it, or found it back.');
+        EXECUTE format('COMMENT ON COLUMN %I.valid_to IS %L', t, 'When a sync found it gone; NULL while listed.');
+        EXECUTE format('COMMENT ON COLUMN %I.dagster_run_id IS %L', t, 'The Dagster run that opened the period.');
+        EXECUTE format('COMMENT ON COLUMN %I.removed_by_run_id IS %L', t, 'The Dagster run that closed it.');
+    END LOOP;
+END
+$$;
+COMMENT ON COLUMN ai_model_listings.openrouter_id IS 'The model (ai_models.openrouter_id).';
+COMMENT ON COLUMN ai_model_endpoint_listings.openrouter_id IS 'The model (ai_models.openrouter_id).';
+COMMENT ON COLUMN ai_model_endpoint_listings.tag IS 'The endpoint (ai_model_endpoints.tag).';
+COMMENT ON COLUMN ai_provider_listings.slug IS 'The provider (ai_providers.slug).';
+COMMENT ON TABLE ai_model_context_lengths IS 'Each model''s context window over time, [valid_from, valid_to).';
+COMMENT ON COLUMN ai_model_context_lengths.id IS 'Surrogate key; stable for the life of the row.';
+COMMENT ON COLUMN ai_model_context_lengths.openrouter_id IS 'The model (ai_models.openrouter_id).';
+COMMENT ON COLUMN ai_model_context_lengths.context_length IS 'The context window in force over the period, in tokens.';
+COMMENT ON COLUMN ai_model_context_lengths.valid_from IS 'When a sync first saw it.';
+COMMENT ON COLUMN ai_model_context_lengths.valid_to IS 'When a sync saw it change, or the model go; NULL while in force.';
+COMMENT ON COLUMN ai_model_context_lengths.dagster_run_id IS 'The Dagster run that opened the period.';
+
+-- A catalog synced before the feed: one period per row as the tables tell it now (first seen; gone when inactive).
+-- A model that left and came back before this migration shows its latest return only.
+INSERT INTO ai_model_listings (openrouter_id, valid_from, valid_to)
+SELECT m.openrouter_id, m.first_seen_at,
+       CASE WHEN NOT m.is_active THEN greatest(coalesce(m.removed_at, m.updated_at), m.first_seen_at + interval '1 ms') END
+  FROM ai_models m
+ WHERE NOT EXISTS (SELECT 1 FROM ai_model_listings l WHERE l.openrouter_id = m.openrouter_id);
+INSERT INTO ai_model_endpoint_listings (openrouter_id, tag, valid_from, valid_to)
+SELECT e.openrouter_id, e.tag, e.first_seen_at,
+       CASE WHEN NOT e.is_active THEN greatest(coalesce(e.removed_at, e.updated_at), e.first_seen_at + interval '1 ms') END
+  FROM ai_model_endpoints e
+ WHERE NOT EXISTS (SELECT 1 FROM ai_model_endpoint_listings l WHERE l.openrouter_id = e.openrouter_id AND l.tag = e.tag);
+INSERT INTO ai_provider_listings (slug, valid_from, valid_to)
+SELECT p.slug, p.first_seen_at,
+       CASE WHEN NOT p.is_active THEN greatest(coalesce(p.removed_at, p.updated_at), p.first_seen_at + interval '1 ms') END
+  FROM ai_providers p
+ WHERE NOT EXISTS (SELECT 1 FROM ai_provider_listings l WHERE l.slug = p.slug);
+INSERT INTO ai_model_context_lengths (openrouter_id, context_length, valid_from, valid_to)
+SELECT m.openrouter_id, m.context_length, m.first_seen_at,
+       CASE WHEN NOT m.is_active THEN greatest(coalesce(m.removed_at, m.updated_at), m.first_seen_at + interval '1 ms') END
+  FROM ai_models m
+ WHERE NOT EXISTS (SELECT 1 FROM ai_model_context_lengths c WHERE c.openrouter_id = m.openrouter_id);
+
+-- The new tables are catalog tables: readable by all, written by the owner and catalog_writer (as 015 and 017).
 DO $$
 DECLARE
     t text;
     command text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['ai_model_benchmarks', 'ai_model_endpoint_discounts'] LOOP
+    FOREACH t IN ARRAY ARRAY['ai_model_benchmarks', 'ai_model_endpoint_discounts', 'ai_model_listings',
+                             'ai_model_endpoint_listings', 'ai_provider_listings', 'ai_model_context_lengths'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('GRANT SELECT ON %I TO PUBLIC', t);
         IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
@@ -278,3 +374,63 @@ LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION ai_model_cheapest_endpoint(text, boolean, text[]) IS
     'The cheapest active endpoint of a model (or of the model serving it, at equal prices) by input price (then output price, then tag), keeping no data when asked, with a provider datacenter in one of the countries when given; no row when none qualifies.';
+
+-- The change feed: one row per change, built from the dated tables, so it is true for every sync since each began.
+-- A price is per million tokens for a token price, else per its unit; a change is a period that replaced another
+-- at the same moment with another value. Removals are told by the run that found the row gone.
+CREATE OR REPLACE VIEW ai_catalog_changes WITH (security_invoker = true) AS
+WITH listed AS (
+    SELECT 'model' AS what, openrouter_id, NULL::text AS tag, NULL::text AS subject, valid_from, valid_to,
+           dagster_run_id, removed_by_run_id,
+           valid_from = min(valid_from) OVER (PARTITION BY openrouter_id) AS first
+      FROM ai_model_listings
+    UNION ALL
+    SELECT 'endpoint', openrouter_id, tag, NULL, valid_from, valid_to, dagster_run_id, removed_by_run_id,
+           valid_from = min(valid_from) OVER (PARTITION BY openrouter_id, tag)
+      FROM ai_model_endpoint_listings
+    UNION ALL
+    SELECT 'provider', NULL, NULL, slug, valid_from, valid_to, dagster_run_id, removed_by_run_id,
+           valid_from = min(valid_from) OVER (PARTITION BY slug)
+      FROM ai_provider_listings),
+dated AS (
+    SELECT 'price_changed' AS kind, openrouter_id, NULL::text AS tag,
+           component || CASE WHEN condition <> '' THEN ' [' || condition || ']' ELSE '' END AS subject,
+           (CASE WHEN unit = 'token' THEN price_per_million ELSE price END)::text AS value,
+           valid_from, valid_to, dagster_run_id
+      FROM ai_model_prices
+    UNION ALL
+    SELECT 'endpoint_price_changed', openrouter_id, tag,
+           component || CASE WHEN condition <> '' THEN ' [' || condition || ']' ELSE '' END,
+           (CASE WHEN unit = 'token' THEN price_per_million ELSE price END)::text, valid_from, valid_to, dagster_run_id
+      FROM ai_model_endpoint_prices
+    UNION ALL
+    SELECT 'context_changed', openrouter_id, NULL, 'context_length', context_length::text, valid_from, valid_to,
+           dagster_run_id
+      FROM ai_model_context_lengths
+    UNION ALL
+    SELECT 'zero_data_retention_changed', openrouter_id, tag, 'zero_data_retention', zero_data_retention::text,
+           valid_from, valid_to, dagster_run_id
+      FROM ai_model_endpoint_zero_data_retention
+    UNION ALL
+    SELECT 'benchmark_changed', openrouter_id, NULL,
+           CASE WHEN category = '' THEN benchmark ELSE source || ':' || benchmark || '/' || category END,
+           score::text, valid_from, valid_to, dagster_run_id
+      FROM ai_model_benchmarks),
+moves AS (
+    SELECT *, lag(value) OVER w AS old_value, lag(valid_to) OVER w AS before_to
+      FROM dated
+    WINDOW w AS (PARTITION BY kind, openrouter_id, tag, subject ORDER BY valid_from))
+SELECT valid_from AS changed_at, what || CASE WHEN first THEN '_added' ELSE '_returned' END AS kind,
+       openrouter_id, tag, subject, NULL::text AS old_value, NULL::text AS new_value, dagster_run_id
+  FROM listed
+UNION ALL
+SELECT valid_to, what || '_removed', openrouter_id, tag, subject, NULL, NULL, removed_by_run_id
+  FROM listed WHERE valid_to IS NOT NULL
+UNION ALL
+SELECT valid_from, kind, openrouter_id, tag, subject, old_value, value, dagster_run_id
+  FROM moves
+ WHERE before_to = valid_from AND old_value IS DISTINCT FROM value
+   -- a flag first learnt (unknown before the zero-retention list could be read) is not a change
+   AND NOT (kind = 'zero_data_retention_changed' AND old_value IS NULL);
+COMMENT ON VIEW ai_catalog_changes IS 'One row per change of the catalog, from its dated tables: models, endpoints and providers added, removed or back; prices, context windows, zero-retention flags and benchmark scores that moved (old → new, as text; token prices per million).';
+GRANT SELECT ON ai_catalog_changes TO PUBLIC;
