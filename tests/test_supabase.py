@@ -6,6 +6,8 @@ also asserted directly, everywhere."""
 from __future__ import annotations
 
 import os
+import re
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -285,3 +287,31 @@ def test_a_role_set_up_before_row_level_security_is_told_to_join_catalog_writer(
 
     pg.execute(sql.SQL("GRANT catalog_writer TO {}").format(sql.Identifier(name)))
     assert run_sync(runtime, openrouter.serve(handwritten_catalog)).success
+
+
+def test_the_production_roles_recipe_runs_as_written_and_its_roles_do_what_it_says(
+    supabase, pg, pg_url, openrouter, handwritten_catalog
+):
+    """docs/operations.md's SQL, run as written (its roles renamed for this run, its password filled in): the sync
+    role syncs, the person may set is_curated and nothing else."""
+    guide = (Path(__file__).parent.parent / "docs" / "operations.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```sql\n(.*?)```", guide, flags=re.S)
+    suffix = uuid.uuid4().hex[:8]
+    sync_role, person = f"catalog_sync_{suffix}", f"alice_{suffix}"
+    recipe = block.replace("catalog_sync", sync_role).replace("alice", person).replace("'…'", "'not-a-real-secret'")
+    pg.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(person)))
+    try:
+        for statement in filter(str.strip, re.sub(r"--[^\n]*", "", recipe).split(";")):
+            pg.execute(statement)
+        runtime = CatalogDatabase(url=_url_as(pg_url, sync_role))
+        catalog = {**handwritten_catalog, "data": handwritten_catalog["data"][:-1]}
+        assert run_sync(runtime, openrouter.serve(catalog)).success
+        assert pg.execute("SELECT count(*) FROM ai_models WHERE NOT is_active").fetchone() == (1,)
+        with psycopg.connect(_url_as(pg_url, person), autocommit=True) as curator:
+            curator.execute("UPDATE ai_models SET is_curated = true WHERE openrouter_id = 'openai/gpt-4o'")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                curator.execute("UPDATE ai_models SET name = 'x'")
+    finally:
+        for role in (sync_role, person):
+            pg.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            pg.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
