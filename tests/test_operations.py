@@ -86,6 +86,10 @@ class DagsterServices:
         self.processes: list[subprocess.Popen] = []
 
     def start(self) -> None:
+        # The instance's storage is created here, once: the webserver, the daemon and the code server each create it
+        # when it is missing, and three at once can leave Dagster's alembic_version with two heads (seen in CI).
+        with DagsterInstance.from_config(str(self.home)):
+            pass
         bindir = Path(sys.executable).parent
         commands = {
             "webserver": [
@@ -307,6 +311,8 @@ def test_dg_dev_serves_the_code_location(tmp_path, pg_url, httpserver_module_cat
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with DagsterInstance.from_config(str(home)):  # its storage created once, before dg dev's processes race to
+        pass
     env.update(
         {
             "DAGSTER_HOME": str(home),
