@@ -259,17 +259,16 @@ def implausible_scores(conn: psycopg.Connection) -> list[tuple]:
     """(id, source, benchmark, category, score, win rate, rank, why) of each score in force of an active model that
     cannot be right: an index outside 0–100, a negative elo or rank, a win rate outside 0–100."""
     return conn.execute(
-        """SELECT b.openrouter_id, b.source, b.benchmark, b.category, b.score, b.win_rate, b.rank,
-                  concat_ws('; ',
-                      CASE WHEN b.source = 'artificial_analysis' AND NOT b.score BETWEEN 0 AND 100
-                           THEN 'index outside 0–100' END,
-                      CASE WHEN b.source = 'design_arena' AND b.score < 0 THEN 'negative elo' END,
-                      CASE WHEN b.rank < 0 THEN 'negative rank' END,
-                      CASE WHEN NOT b.win_rate BETWEEN 0 AND 100 THEN 'win rate outside 0–100' END)
-             FROM ai_model_benchmarks b JOIN ai_models m ON m.openrouter_id = b.openrouter_id
-            WHERE b.valid_to IS NULL AND m.is_active
-              AND ((b.source = 'artificial_analysis' AND NOT b.score BETWEEN 0 AND 100)
-                   OR (b.source = 'design_arena' AND b.score < 0) OR b.rank < 0
-                   OR NOT b.win_rate BETWEEN 0 AND 100)
-            ORDER BY b.openrouter_id COLLATE "C", b.source, b.benchmark, b.category"""
+        """SELECT * FROM (
+               SELECT b.openrouter_id, b.source, b.benchmark, b.category, b.score, b.win_rate, b.rank,
+                      concat_ws('; ',
+                          CASE WHEN b.source = 'artificial_analysis' AND NOT b.score BETWEEN 0 AND 100
+                               THEN 'index outside 0–100' END,
+                          CASE WHEN b.source = 'design_arena' AND b.score < 0 THEN 'negative elo' END,
+                          CASE WHEN b.rank < 0 THEN 'negative rank' END,
+                          CASE WHEN NOT b.win_rate BETWEEN 0 AND 100 THEN 'win rate outside 0–100' END) AS why
+                 FROM ai_model_benchmarks b JOIN ai_models m ON m.openrouter_id = b.openrouter_id
+                WHERE b.valid_to IS NULL AND m.is_active) scored
+            WHERE why <> ''
+            ORDER BY openrouter_id COLLATE "C", source, benchmark, category"""
     ).fetchall()

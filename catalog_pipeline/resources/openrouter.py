@@ -167,16 +167,17 @@ class OpenRouterClient(ConfigurableResource):
     def setup_for_execution(self, context: Any) -> None:
         self._unavailable = []
 
-    def spent_because(self) -> str | None:
-        """Why this run's budget for the API is spent (the first fetch that found it dead or rate limiting), or None."""
-        return self._unavailable[0] if self._unavailable else None
+    def not_asked_because(self) -> str | None:
+        """Why a fetch is not started: this run's budget for the API is spent (an earlier fetch found it dead or rate
+        limiting), or None."""
+        return f"not asked: earlier in this run, {self._unavailable[0]}" if self._unavailable else None
 
     @contextmanager
     def within_the_runs_budget(self) -> Iterator[None]:
         """Fail at once when an earlier fetch of this run found the API dead or rate limiting; note it when this
         one does."""
-        if self.spent_because():
-            raise ApiUnavailable(f"not asked: earlier in this run, {self.spent_because()}")
+        if why := self.not_asked_because():
+            raise ApiUnavailable(why)
         try:
             yield
         except ApiUnavailable as exc:
@@ -382,9 +383,8 @@ def fetch_endpoints(
     with its reason; once more than `max_failed` models have failed, the rest are not asked."""
     fetched = FetchedEndpoints(asked=dict(paths))
     askers = Counter(paths.values())
-    if client.spent_because():
-        fetched.stopped = f"not asked: earlier in this run, {client.spent_because()}"
-        fetched.failed = dict.fromkeys(askers, fetched.stopped)
+    if why := client.not_asked_because():
+        fetched.stopped, fetched.failed = why, dict.fromkeys(askers, why)
         return fetched
     limiter, breaker = RateLimiter(per_second), Breaker(trip_after=pool, max_failed=max_failed)
     deadline = time.monotonic() + deadline_seconds

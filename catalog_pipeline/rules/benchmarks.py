@@ -8,10 +8,10 @@ base model's benchmarks. Values are stored exactly as sent (a JSON number's shor
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, NamedTuple
 
-from catalog_pipeline.rules.parse import clean_text
+from catalog_pipeline.rules.parse import clean_text, exact_number
 
 ARTIFICIAL_ANALYSIS = "artificial_analysis"
 DESIGN_ARENA = "design_arena"
@@ -33,17 +33,6 @@ class BenchmarkRow(NamedTuple):
 class Benchmarks(NamedTuple):
     rows: list[BenchmarkRow]
     problems: list[str]  # parts set aside, each with its reason
-
-
-def _number(value: Any) -> Decimal | None:
-    """A JSON number as sent (ints exactly, floats by their shortest text: 60.7 stays 60.7), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
 def benchmark_rows(benchmarks: Any) -> Benchmarks:
@@ -72,7 +61,7 @@ def _indexes(indexes: Any, problems: list[str]) -> list[BenchmarkRow]:
         return []
     rows = []
     for name, value in indexes.items():
-        score = _number(value)
+        score = exact_number(value)
         if value is None:
             continue
         if score is None or not clean_text(name):
@@ -96,7 +85,7 @@ def _arenas(entries: Any, problems: list[str]) -> list[BenchmarkRow]:
             problems.append(f"{where}: not an object")
             continue
         arena, category = clean_text(entry.get("arena")), clean_text(entry.get("category"))
-        elo, win_rate, rank = _number(entry.get("elo")), _number(entry.get("win_rate")), entry.get("rank")
+        elo, win_rate, rank = exact_number(entry.get("elo")), exact_number(entry.get("win_rate")), entry.get("rank")
         if not arena or not category or elo is None:
             problems.append(f"{where}: no arena, category or elo")
             continue

@@ -296,6 +296,19 @@ def _price_fields(priced: PricedModel, pricing: Any) -> dict[str, Any]:
     }
 
 
+def _judged_fields(model: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """(fields, problems): how the model reasons (the raw object, and its settings as columns) and how good it is
+    (its benchmark rows and today's headline indexes); the parts of its benchmarks that could not be read."""
+    reasoning, scores = model.get("reasoning"), benchmark_rows(model.get("benchmarks"))
+    fields = {
+        "reasoning": clean_json(reasoning) if isinstance(reasoning, dict) else None,
+        **reasoning_settings(reasoning),
+        **headline(scores.rows),
+        "benchmarks": scores.rows,
+    }
+    return fields, tuple(scores.problems)
+
+
 def _bool(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
@@ -337,10 +350,10 @@ def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
     priced = price_model(model.get("pricing"))
     top_provider = model.get("top_provider") if isinstance(model.get("top_provider"), dict) else {}
     (context_length, max_completion), limit_problems = _limits(model, top_provider)
-    scores = benchmark_rows(model.get("benchmarks"))
-    problems = priced.problems + limit_problems + tuple(scores.problems)
+    judged, score_problems = _judged_fields(model)
+    problems = priced.problems + limit_problems + score_problems
     instruct_type = clean_text(architecture.get("instruct_type"))
-    reasoning, limits = model.get("reasoning"), model.get("per_request_limits")
+    limits = model.get("per_request_limits")
     fields = {
         "openrouter_id": model_id,
         "canonical_slug": clean_text(model.get("canonical_slug")) or None,
@@ -364,14 +377,11 @@ def classify_model(model: Any) -> tuple[ClassifiedModel, ModelNotes]:
         "expiration_date": parse_date(model.get("expiration_date")),
         "knowledge_cutoff": parse_date(model.get("knowledge_cutoff")),
         "alias_target": _alias_target(model.get("alias_target")),
-        "reasoning": clean_json(reasoning) if isinstance(reasoning, dict) else None,
         "is_moderated": _bool(top_provider.get("is_moderated")),
         "per_request_limits": clean_json(limits) if isinstance(limits, dict) else None,
         "endpoints_path": _endpoints_path(model.get("links")),
         **_price_fields(priced, model.get("pricing")),
-        **headline(scores.rows),
-        **reasoning_settings(reasoning),
-        "benchmarks": scores.rows,
+        **judged,
     }
     row: ClassifiedModel = {column: fields[column] for column in FRAME_COLUMNS}  # in the row type's order
     notes = ModelNotes(tuple(sorted(outputs - KNOWN_OUTPUTS)), problems, len(priced.problems), priced.unknown_keys)

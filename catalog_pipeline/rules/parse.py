@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 _INT4_MAX = 2**31 - 1
@@ -34,6 +35,16 @@ def clean_json(value: Any) -> Any:
     if value is None or isinstance(value, bool | int):
         return value
     return clean_text(str(value))
+
+
+def exact_number(value: Any) -> Decimal | None:
+    """A JSON number as sent: an int exactly, a float by its shortest text (60.7 stays 60.7); None for anything else
+    (booleans, strings, NaN, infinities)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
 
 
 def parse_positive_int(value: Any) -> tuple[int | None, bool]:

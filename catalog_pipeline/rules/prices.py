@@ -13,7 +13,7 @@ import re
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from catalog_pipeline.rules.parse import clean_text
+from catalog_pipeline.rules.parse import clean_text, exact_number
 
 # Top-level and override keys by unit. OpenRouter's spec (PublicPricing) is not to be trusted on every key; each unit
 # below is held against the providers' own price sheets and the real catalogs in shared/fixtures:
@@ -399,8 +399,5 @@ MIN_SANE_UNIT_PRICE = {
 # So the stored prices, the cheapest endpoint and the frontier use the strings as sent; the discount is kept beside.
 def endpoint_discount(pricing: Any) -> Decimal | None:
     """An endpoint's `pricing.discount` as sent (a fraction, 0 up to 1), or None when absent or not such a number."""
-    value = pricing.get("discount") if isinstance(pricing, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    discount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    return discount if discount.is_finite() and 0 <= discount < 1 else None
+    discount = exact_number(pricing.get("discount")) if isinstance(pricing, dict) else None
+    return discount if discount is not None and 0 <= discount < 1 else None
