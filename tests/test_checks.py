@@ -139,3 +139,23 @@ def test_prices_sane_warns_about_a_price_too_low_for_its_unit(catalog_db, pg, op
         ("openai/gpt-4o", "request", "below $0.0005 per request"),
         ("openai/gpt-4o", "input_cache_read", "below $0.0002 per million tokens"),
     }
+
+
+def test_benchmark_scores_plausible_names_an_index_over_100_and_a_negative_rank(
+    catalog_db, pg, openrouter, handwritten_catalog
+):
+    catalog = copy.deepcopy(handwritten_catalog)
+    odd = catalog["data"][0]
+    odd["benchmarks"] = {
+        "artificial_analysis": {"coding_index": 150, "intelligence_index": 61.5},
+        "design_arena": [{"arena": "models", "category": "website", "elo": 1300, "win_rate": 55.5, "rank": -1}],
+    }
+    result = run_sync(catalog_db, openrouter.serve(catalog))
+    assert result.success  # a WARN check never fails the run
+    check = check_results(result)["benchmark_scores_plausible"]
+    assert not check.passed
+    offending = check.metadata["offending"].value
+    assert offending == [
+        {"id": odd["id"], "benchmark": "artificial_analysis/coding_index", "why": "index outside 0–100"},
+        {"id": odd["id"], "benchmark": "design_arena/models/website", "why": "negative rank"},
+    ]
